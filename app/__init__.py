@@ -1,0 +1,59 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.config import build_config
+from app.extensions import csrf, db, login_manager, migrate
+
+
+def create_app(overrides: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+    root = Path(__file__).resolve().parent.parent
+    app = Flask(__name__, instance_path=instance_path or str(root / "instance"), instance_relative_config=True)
+    app.config.update(build_config(Path(app.instance_path), overrides))
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录"
+    login_manager.login_message_category = "warning"
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _configure_sqlite(db.engine)
+
+    from app import auth, web
+    from app.blueprints import register_blueprints
+    from app.cli import register_cli
+
+    auth.init_app(app)
+    web.init_app(app)
+    register_blueprints(app)
+    register_cli(app)
+    return app
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Foreign keys on; WAL for concurrent readers; pysqlite's own transaction handling off so that
+    SQLAlchemy's BEGIN / SAVEPOINT work as documented (tests nest each one in a rolled-back transaction)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")

@@ -1,0 +1,32 @@
+"""首页 (S 1.2.1): the unit's information; 待办事项 join here when the workflow inbox exists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import AuditLog, Unit
+from services import access
+from services.units import unit_admin
+
+bp = Blueprint("home", __name__)
+
+
+@bp.route("/")
+@login_required
+def index() -> Any:
+    unit = current_user.unit
+    subordinate_count = db.session.scalar(
+        select(func.count()).select_from(access.visible_units(current_user, "unit.sub.view", include_own=False)
+                                          .subquery())
+    ) if access.has_permission(current_user, "unit.sub.view") else None
+    recent = db.session.scalars(
+        select(AuditLog).where(AuditLog.actor_id == current_user.id).order_by(AuditLog.id.desc()).limit(8)
+    ).all()
+    return render_template("home/index.html", unit=unit, handler=unit_admin(unit),
+                           subordinate_count=subordinate_count, recent=recent,
+                           child_count=db.session.scalar(select(func.count()).where(Unit.parent_id == unit.id)))

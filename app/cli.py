@@ -1,0 +1,58 @@
+"""Command-line entry points: `flask admin-config load`, `flask seed-demo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from app.extensions import db
+from services import demo, reference_data
+
+
+def _config_dir() -> Path:
+    return Path(current_app.config["ADMIN_CONFIG_DIR"])
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.group("admin-config")
+    def admin_config() -> None:
+        """Reference data in admin_config/."""
+
+    @admin_config.command("load")
+    def load() -> None:
+        """Load admin_config/ into the database (idempotent)."""
+        report = reference_data.load_all(_config_dir())
+        db.session.commit()
+        click.echo(f"admin_config 已载入：{report.summary()}")
+
+    @app.cli.command("seed-demo")
+    def seed_demo() -> None:
+        """Create the demo organisation on an empty database and print the demo logins."""
+        reference_data.load_all(_config_dir())
+        logins = demo.seed_demo(_config_dir())
+        db.session.commit()
+        if logins is None:
+            click.echo("数据库中已有单位，跳过演示数据。")
+        print_logins()
+
+    @app.cli.command("demo-logins")
+    def demo_logins() -> None:
+        """Print the demo accounts."""
+        print_logins()
+
+
+def print_logins() -> None:
+    from sqlalchemy import select
+
+    from app.models import User
+
+    password = demo.demo_password(_config_dir())
+    users = db.session.scalars(
+        select(User).where((User.is_unit_admin.is_(True)) | (User.is_platform_admin.is_(True))).order_by(User.id)
+    ).all()
+    click.echo("演示账号（密码均为 %s）：" % password)
+    for user in users:
+        role = "平台管理员" if user.is_platform_admin else "超级管理员"
+        click.echo(f"  {user.username:<12} {role:<6} {user.unit.name}")

@@ -1,0 +1,48 @@
+"""Configuration from the environment; the embedded default is an SQLite file in instance/."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+def _secret_key(instance_path: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once into instance/ and reused."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def build_config(instance_path: Path, overrides: dict[str, object] | None = None) -> dict[str, object]:
+    instance_path.mkdir(parents=True, exist_ok=True)
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'zhiping.db'}"
+    config: dict[str, object] = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+        "UPLOAD_FOLDER": str(Path(os.environ.get("UPLOAD_FOLDER", instance_path / "uploads"))),
+        "ADMIN_CONFIG_DIR": str(Path(__file__).resolve().parent.parent / "admin_config"),
+        # A10: lock sign-in for 15 minutes after 5 consecutive failures.
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_LOCK_MINUTES": 15,
+        "PAGE_SIZE": 20,
+    }
+    if overrides:
+        config.update(overrides)
+    if "SECRET_KEY" not in config:
+        config["SECRET_KEY"] = _secret_key(instance_path)
+    return config

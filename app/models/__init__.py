@@ -1,0 +1,24 @@
+"""SQLAlchemy models. Models import nothing from services."""
+
+from app.models.accounts import Permission, Role, RolePermission, User, UserRole
+from app.models.audit import AuditLog
+from app.models.dictionary import Specialty, Title, TitleLevel, TitleSeries
+from app.models.org import Region, Unit, UnitNature, UnitType, UnitTypeGrant
+
+__all__ = [
+    "AuditLog",
+    "Permission",
+    "Region",
+    "Role",
+    "RolePermission",
+    "Specialty",
+    "Title",
+    "TitleLevel",
+    "TitleSeries",
+    "Unit",
+    "UnitNature",
+    "UnitType",
+    "UnitTypeGrant",
+    "User",
+    "UserRole",
+]

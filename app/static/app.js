@@ -1,0 +1,40 @@
+// Cascading 省 / 市 / 区县 picker for 职称业务归属地; the hidden input holds the chosen code.
+document.querySelectorAll(".region-picker").forEach(function (picker) {
+  fetch(picker.dataset.src, {credentials: "same-origin"}).then(function (r) { return r.json(); })
+    .then(function (tree) { initRegionPicker(picker, tree); });
+});
+function initRegionPicker(picker, tree) {
+  var hidden = picker.querySelector("input[type=hidden]");
+  var selects = picker.querySelectorAll("select.rp-level");
+  function path(nodes, code, trail) {
+    for (var i = 0; i < nodes.length; i++) {
+      var t = trail.concat([nodes[i]]);
+      if (nodes[i].code === code) return t;
+      var found = path(nodes[i].children || [], code, t);
+      if (found) return found;
+    }
+    return null;
+  }
+  function fill(level, nodes, selected) {
+    var sel = selects[level];
+    if (!sel) return;
+    sel.innerHTML = "";
+    sel.appendChild(new Option(["请选择省", "请选择市（州）/省本级", "请选择区县/市本级"][level], ""));
+    nodes.forEach(function (n) { sel.appendChild(new Option(n.name, n.code, false, n.code === selected)); });
+    sel.disabled = nodes.length === 0;
+    sel._nodes = nodes;
+  }
+  function onChange(level) {
+    var sel = selects[level];
+    var node = (sel._nodes || []).find(function (n) { return n.code === sel.value; });
+    for (var l = level + 1; l < selects.length; l++) fill(l, [], "");
+    if (node) fill(level + 1, node.children || [], "");
+    hidden.value = sel.value || (level > 0 ? selects[level - 1].value : "");
+  }
+  selects.forEach(function (sel, level) { sel.addEventListener("change", function () { onChange(level); }); });
+  var trail = path(tree, picker.dataset.value, []) || [];
+  fill(0, tree, trail[0] && trail[0].code);
+  for (var l = 1; l < selects.length; l++) {
+    fill(l, trail[l - 1] ? (trail[l - 1].children || []) : [], trail[l] && trail[l].code);
+  }
+}

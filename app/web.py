@@ -1,0 +1,100 @@
+"""Web plumbing shared by the blueprints: error pages, template globals, paging, form input, downloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.navigation import build_menu
+from services import access
+from services.errors import ServiceError
+from services.validation import mask_id_number
+
+HTTP_MESSAGES = {
+    400: "请求有误",
+    403: "无权访问此页面或执行此操作",
+    404: "页面或记录不存在",
+    405: "不支持的请求方式",
+    409: "操作冲突，请刷新后重试",
+    413: "上传的文件过大",
+}
+
+
+def client_ip() -> str:
+    return request.remote_addr or ""
+
+
+def wants_json() -> bool:
+    return request.is_json or request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/")
+
+
+def form_input(*list_fields: str) -> dict[str, Any]:
+    """request.form as a dict; the named fields keep every value (multi-selects, checkboxes)."""
+    data: dict[str, Any] = request.form.to_dict()
+    for name in list_fields:
+        data[name] = request.form.getlist(name)
+    return data
+
+
+def error_response(status: int, message: str, errors: dict[str, list[str]] | None = None) -> Any:
+    if wants_json():
+        return jsonify({"error": message, "errors": errors or {}}), status
+    return render_template("errors/error.html", status=status, message=message, errors=errors or {}), status
+
+
+def render_form(template: str, exc: ServiceError, **context: Any) -> Any:
+    """Re-render a form with the service's messages beside the fields; nothing was committed."""
+    return render_template(template, errors=exc.errors, error=exc.message, values=request.form, **context), exc.status
+
+
+def paginate(stmt: Any, per_page: int | None = None) -> Any:
+    from app.extensions import db
+
+    page = request.args.get("page", 1, type=int) or 1
+    size = per_page or request.args.get("per_page", 20, type=int) or 20
+    return db.paginate(stmt, page=max(page, 1), per_page=min(max(size, 1), 100), error_out=False)
+
+
+def xlsx_response(content: bytes, filename: str) -> Response:
+    from urllib.parse import quote
+
+    response = Response(content, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError) -> Any:
+        return error_response(exc.status, exc.message, exc.errors)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError) -> Any:
+        return error_response(400, "表单已过期或缺少安全校验（CSRF），请刷新页面后重新提交")
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        status = exc.code or 500
+        return error_response(status, HTTP_MESSAGES.get(status, exc.description or "出错了"))
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.context_processor
+    def _template_globals() -> dict[str, Any]:
+        menu = build_menu(current_user) if current_user.is_authenticated else []
+        return {
+            "menu": menu,
+            "can": lambda code, unit=None: access.has_permission(current_user, code, unit),
+        }
+
+    app.jinja_env.filters["mask_id"] = lambda v: mask_id_number(v) if v else ""
+    app.jinja_env.filters["dt"] = lambda v: v.strftime("%Y-%m-%d %H:%M") if v else ""

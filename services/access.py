@@ -1,0 +1,111 @@
+"""The one place that decides access (STYLE: one reader per fact).
+
+Rules:
+- A permission is granted through roles; a unit's 超级管理员 holds every unit-level permission (S 1.2.9.1.3).
+- Scope `unit` acts on the user's own unit only; scope `subtree` on the own unit and every unit below it
+  (逐级管理, S 1.1.2: a superior sees and manages its subordinates, never its superiors or siblings);
+  scope `platform` belongs to the province's platform administrators alone.
+- Disabled accounts and units that are not active have no permissions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sqlalchemy import Select, select
+
+from app.models import Unit, User
+from services.errors import Forbidden
+
+
+@dataclass(frozen=True)
+class PermissionDef:
+    code: str
+    name: str
+    menu: str
+    scope: str
+
+
+PERMISSIONS_FILE = Path(__file__).resolve().parent.parent / "admin_config" / "permissions.yaml"
+
+
+@lru_cache(maxsize=1)
+def registry() -> dict[str, PermissionDef]:
+    """The permission registry: admin_config/permissions.yaml, mirrored into the permission table."""
+    raw = yaml.safe_load(PERMISSIONS_FILE.read_text(encoding="utf-8"))
+    return {
+        item["code"]: PermissionDef(item["code"], item["name"], menu["menu"], item.get("scope", "unit"))
+        for menu in raw["menus"]
+        for item in menu["permissions"]
+    }
+
+
+def permission_scopes() -> dict[str, str]:
+    return {code: p.scope for code, p in registry().items()}
+
+
+def effective_codes(user: User) -> set[str]:
+    """Every permission code the user holds, regardless of target unit."""
+    if not user.enabled:
+        return set()
+    scopes = permission_scopes()
+    if user.is_platform_admin:
+        return set(scopes)
+    if user.unit.status != "active":
+        return set()
+    if user.is_unit_admin:
+        return {code for code, scope in scopes.items() if scope != "platform"}
+    return {code for code in user.permission_codes if scopes.get(code) != "platform"}
+
+
+def has_permission(user: User | Any, code: str, unit: Unit | None = None) -> bool:
+    """May `user` exercise `code`, on `unit` when one is given?"""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if code not in effective_codes(user):
+        return False
+    if unit is None or user.is_platform_admin:
+        return True
+    scope = permission_scopes().get(code, "unit")
+    if scope == "subtree":
+        return unit.is_within(user.unit)
+    return unit.id == user.unit_id
+
+
+def require_permission(user: User, code: str, unit: Unit | None = None) -> None:
+    if not has_permission(user, code, unit):
+        raise Forbidden()
+
+
+def visible_units(user: User, code: str, include_own: bool = True) -> Select[tuple[Unit]]:
+    """The units the user may see under `code`: the scope helper every unit list goes through."""
+    stmt = select(Unit)
+    if not has_permission(user, code):
+        return stmt.where(Unit.id.is_(None))
+    if user.is_platform_admin:
+        return stmt
+    scope = permission_scopes().get(code, "unit")
+    if scope == "subtree":
+        stmt = stmt.where(Unit.path.startswith(user.unit.path, autoescape=True))
+        if not include_own:
+            stmt = stmt.where(Unit.id != user.unit_id)
+        return stmt
+    return stmt.where(Unit.id == user.unit_id)
+
+
+def scope_to_units(stmt: Select[Any], unit_column: Any, user: User, code: str) -> Select[Any]:
+    """Restrict any statement with a unit foreign key to the units `user` may see under `code`."""
+    if not has_permission(user, code):
+        return stmt.where(unit_column.is_(None) & unit_column.is_not(None))
+    if user.is_platform_admin:
+        return stmt
+    scope = permission_scopes().get(code, "unit")
+    if scope == "subtree":
+        subtree = select(Unit.id).where(Unit.path.startswith(user.unit.path, autoescape=True))
+        return stmt.where(unit_column.in_(subtree))
+    return stmt.where(unit_column == user.unit_id)

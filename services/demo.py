@@ -1,0 +1,76 @@
+"""The demo organisation (admin_config/demo.yaml): a realistic Sichuan unit tree with staff and roles.
+
+Subordinates are created through services.units.create_subordinate by their superior's administrator,
+so the demo exercises the same rules as the 新增下级单位 pages.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Role, Unit, User
+from services import accounts, units
+from services.reference_data import default_roles
+
+
+def seed_demo(config_dir: Path) -> list[tuple[str, str, str]] | None:
+    """Create the demo organisation on an empty database; return (unit, username, role) rows, or None
+    when units already exist (the command is then a no-op)."""
+    if db.session.scalar(select(func.count()).select_from(Unit)):
+        return None
+    demo = yaml.safe_load((config_dir / "demo.yaml").read_text(encoding="utf-8"))
+    roles = default_roles(config_dir)
+    password_hash = accounts.hash_password(demo["password"])
+    logins: list[tuple[str, str, str]] = []
+
+    def finish_accounts(unit: Unit, admin: User, spec: dict[str, Any]) -> None:
+        admin.password_hash = password_hash
+        admin.must_change_password = False
+        logins.append((unit.name, admin.username, "超级管理员"))
+        unit_roles = {r.name: r for r in db.session.scalars(select(Role).where(Role.unit_id == unit.id))}
+        for staff in spec.get("staff", []):
+            user = User(username=staff["username"], password_hash=password_hash, name=staff["name"],
+                        phone=str(staff["phone"]), unit_id=unit.id, session_token=secrets.token_hex(8))
+            user.roles = [unit_roles[name] for name in staff["roles"]]
+            db.session.add(user)
+            logins.append((unit.name, user.username, "、".join(staff["roles"])))
+
+    def basic(spec: dict[str, Any]) -> dict[str, Any]:
+        return {"name": spec["name"], "credit_code": str(spec["credit_code"]), "unit_type_code": spec["unit_type"],
+                "nature_code": spec["nature"], "region_code": str(spec["region"]), "phone": str(spec["phone"]),
+                "address": spec.get("address", ""), "contact_name": spec["admin"]["name"]}
+
+    def create_children(parent: Unit, parent_admin: User, children: list[dict[str, Any]]) -> None:
+        for spec in children:
+            legal = spec.get("legal")
+            created = units.create_subordinate(
+                parent_admin, parent, basic(spec),
+                {"legal_person_name": legal["name"], "legal_person_id_number": str(legal["id_number"]),
+                 "legal_person_phone": str(legal["phone"])} if legal else None,
+                {k: str(v) for k, v in spec["admin"].items()}, roles,
+            )
+            finish_accounts(created.unit, created.admin, spec)
+            create_children(created.unit, created.admin, spec.get("children", []))
+
+    for spec in demo["units"]:
+        root, admin = units.create_root_unit(basic(spec), {k: str(v) for k, v in spec["admin"].items()}, roles)
+        finish_accounts(root, admin, spec)
+        platform = demo["platform_admin"]
+        db.session.add(User(username=platform["username"], password_hash=password_hash, name=platform["name"],
+                            phone=str(platform["phone"]), unit_id=root.id, is_platform_admin=True,
+                            session_token=secrets.token_hex(8)))
+        logins.insert(0, (root.name, platform["username"], "平台管理员"))
+        create_children(root, admin, spec.get("children", []))
+    db.session.flush()
+    return logins
+
+
+def demo_password(config_dir: Path) -> str:
+    password: str = yaml.safe_load((config_dir / "demo.yaml").read_text(encoding="utf-8"))["password"]
+    return password
