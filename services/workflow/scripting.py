@@ -1,0 +1,172 @@
+"""The script engine that runs BPMN scripts, conditions and service tasks with a whitelist of functions.
+
+SpiffWorkflow evaluates expressions with plain ``eval``/``exec`` (DESIGN §2, "Scripts are not sandboxed"), so a
+diagram sees only: the functions registered here, a small set of builtins, and its own task data. Deployment
+(``checker``) rejects any script that names something else; this module makes the runtime agree with it.
+
+Business operations (``approve_unit_registration`` …) are *declared* here so diagrams can be checked before the
+application exists; the application (or a test) registers the real implementation under the same name.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+import orjson
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+
+__all__ = [
+    "ALLOWED_BUILTINS",
+    "BUSINESS_OPERATIONS",
+    "WHITELIST",
+    "FunctionRegistry",
+    "NotBound",
+    "UnknownFunction",
+    "WhitelistEnvironment",
+    "WhitelistScriptEngine",
+    "build_script_engine",
+    "register_function",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Pure functions whose results are plain JSON data (iterators and sets would be refused when the state is saved).
+_ALLOWED_BUILTIN_NAMES = (
+    "abs", "all", "any", "bool", "dict", "float", "int", "len", "list", "max", "min", "range", "round", "sorted",
+    "str", "sum",
+)
+ALLOWED_BUILTINS: Mapping[str, Any] = MappingProxyType(
+    {name: getattr(builtins, name) for name in _ALLOWED_BUILTIN_NAMES}
+)
+
+# Operations the diagrams in bpmn/ call; the app binds them to services (单位注册 / 变更上级单位).
+BUSINESS_OPERATIONS: Mapping[str, str] = MappingProxyType({
+    "approve_unit_registration": "单位注册审核通过，注册生效",
+    "reject_unit_registration": "单位注册审核不通过",
+    "apply_superior_change": "变更上级单位审核通过，变更生效",
+    "reject_superior_change": "变更上级单位审核不通过",
+})
+
+
+class UnknownFunction(LookupError):
+    """A diagram asked for a function that is not on the whitelist."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"函数 {name} 不在白名单中")
+        self.name = name
+
+
+class NotBound(RuntimeError):
+    """A declared business operation was called before the application registered its implementation."""
+
+
+def _declared(name: str) -> Callable[..., Any]:
+    def unbound(*args: Any, **kwargs: Any) -> Any:
+        raise NotBound(f"业务操作 {name} 尚未接入实现")
+
+    unbound.__name__ = name
+    unbound.declared_only = True  # type: ignore[attr-defined]
+    return unbound
+
+
+class FunctionRegistry(Mapping[str, Callable[..., Any]]):
+    """Name → function; the only callables a diagram can reach."""
+
+    def __init__(self, functions: Mapping[str, Callable[..., Any]] | None = None) -> None:
+        self._functions: dict[str, Callable[..., Any]] = dict(functions or {})
+
+    def __getitem__(self, name: str) -> Callable[..., Any]:
+        return self._functions[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._functions)
+
+    def __len__(self) -> int:
+        return len(self._functions)
+
+    def declare(self, name: str) -> None:
+        """Reserve ``name`` with a placeholder so diagrams that call it pass the checker."""
+        if name not in self._functions:
+            self._functions[name] = _declared(name)
+
+    def register(self, name: str, func: Callable[..., Any], *, replace: bool = False) -> None:
+        if not name.isidentifier() or name.startswith("_") or name in ALLOWED_BUILTINS:
+            raise ValueError(f"不能以 {name!r} 作为白名单函数名")
+        existing = self._functions.get(name)
+        # Silently replacing a real function would change what deployed diagrams do; placeholders may be bound.
+        if existing is not None and not replace and not getattr(existing, "declared_only", False):
+            raise ValueError(f"白名单函数 {name} 已注册")
+        self._functions[name] = func
+
+    def register_function(self, name: str | None = None, *, replace: bool = False) -> Callable[[F], F]:
+        def decorate(func: F) -> F:
+            self.register(name or func.__name__, func, replace=replace)
+            return func
+
+        return decorate
+
+    def copy(self) -> FunctionRegistry:
+        return FunctionRegistry(self._functions)
+
+    def resolve(self, name: str) -> Callable[..., Any]:
+        try:
+            return self._functions[name]
+        except KeyError:
+            raise UnknownFunction(name) from None
+
+
+WHITELIST = FunctionRegistry()
+for _name in BUSINESS_OPERATIONS:
+    WHITELIST.declare(_name)
+register_function = WHITELIST.register_function
+
+
+class WhitelistEnvironment(TaskDataEnvironment):  # type: ignore[misc]
+    """Task-data environment whose globals are the whitelist and whose ``__builtins__`` is the allowed set.
+
+    Setting ``__builtins__`` explicitly matters: ``eval``/``exec`` insert the real builtins module when the
+    globals lack that key.
+    """
+
+    def __init__(self, registry: FunctionRegistry) -> None:
+        environment: dict[str, Any] = {"__builtins__": dict(ALLOWED_BUILTINS)}
+        environment.update(registry)
+        super().__init__(environment)
+        self.registry = registry
+
+    def call_service(self, context: dict[str, Any], **kwargs: Any) -> str:
+        """Run a ``spiffworkflow:serviceTaskOperator`` through the whitelist.
+
+        Spiff's ServiceTask ``json.loads`` whatever this returns into the result variable, so the function's
+        return value travels as JSON (and must therefore be plain JSON data).
+        """
+        func = self.registry.resolve(kwargs["operation_name"])
+        params = {name: param["value"] for name, param in kwargs.get("operation_params", {}).items()}
+        return orjson.dumps(func(**params)).decode()
+
+
+class WhitelistScriptEngine(PythonScriptEngine):  # type: ignore[misc]
+    """PythonScriptEngine over :class:`WhitelistEnvironment`.
+
+    ``call_service`` is overridden because 3.2.0's version refers to an undefined ``script`` in its error path,
+    which turns every service failure into a NameError that hides the real cause.
+    """
+
+    def __init__(self, registry: FunctionRegistry) -> None:
+        super().__init__(environment=WhitelistEnvironment(registry))
+        self.registry = registry
+
+    def call_service(self, task: Any, **kwargs: Any) -> str:
+        try:
+            result: str = self.environment.call_service(task.data, **kwargs)
+        except Exception as err:
+            raise self.create_task_exec_exception(task, kwargs.get("operation_name", ""), err) from err
+        return result
+
+
+def build_script_engine(registry: FunctionRegistry | None = None) -> WhitelistScriptEngine:
+    """A script engine over ``registry`` (default: the application's :data:`WHITELIST`)."""
+    return WhitelistScriptEngine(WHITELIST if registry is None else registry)
