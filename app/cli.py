@@ -37,6 +37,48 @@ def register_cli(app: Flask) -> None:
             click.echo("数据库中已有单位，跳过演示数据。")
         print_logins()
 
+    @app.cli.group("bpmn")
+    def bpmn() -> None:
+        """BPMN diagrams in bpmn/."""
+
+    @bpmn.command("check")
+    @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+    def bpmn_check(files: tuple[str, ...]) -> None:
+        """Validate diagrams (all of bpmn/ when no FILE is given); exit 1 on any problem."""
+        from services.workflow import checker
+
+        raise SystemExit(checker.main(list(files)))
+
+    @app.cli.group("workflow")
+    def workflow() -> None:
+        """The workflow engine."""
+
+    @workflow.command("deploy")
+    def workflow_deploy() -> None:
+        """Deploy the diagrams of bpmn/ whose hash changed as new versions."""
+        from services.workflow import definitions
+
+        deployed = definitions.deploy_directory()
+        db.session.commit()
+        click.echo("已部署：" + ("、".join(f"{d.process_id} v{d.version}" for d in deployed) or "无变化"))
+
+    @workflow.command("tick")
+    @click.option("--every", type=float, default=0, help="repeat every N seconds (0: once)")
+    def workflow_tick(every: float) -> None:
+        """Fire due timers of running instances."""
+        import time
+
+        from services.workflow import instances
+
+        while True:
+            fired = instances.tick_due()
+            db.session.commit()
+            if fired:
+                click.echo(f"触发定时事件：{fired} 个流程实例")
+            if not every:
+                break
+            time.sleep(every)
+
     @app.cli.command("demo-logins")
     def demo_logins() -> None:
         """Print the demo accounts."""

@@ -60,9 +60,9 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK_CHARS = "10X98765432"
 # [0-9] rather than \d throughout: \d also matches full-width and other Unicode digits.
 _ID_PATTERN = re.compile(r"[0-9]{17}[0-9X]")
-# A plausibility floor, not part of GB 11643-1999: nobody born earlier holds an 18-digit number in our records.
-# It refuses the standard's own illustrative number 440524188001010014 (born 1880-01-01).
-EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+# A plausibility floor, not part of GB 11643-1999; low enough that the standard's own worked example
+# 440524188001010014 (born 1880-01-01, RULES.md) is valid.
+EARLIEST_BIRTH_DATE = date(1850, 1, 1)
 
 
 def id_number_check_char(body: str) -> str:

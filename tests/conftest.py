@@ -68,6 +68,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 
         upgrade()
         reference_data.load_all(ROOT / "admin_config")
+        from services.workflow import definitions
+
+        definitions.deploy_directory()
         db.session.commit()
         db.session.remove()
     yield application

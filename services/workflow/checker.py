@@ -194,10 +194,15 @@ def check_files(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m services.workflow.checker bpmn/*.bpmn``: 0 when clean, 1 when any problem, 2 on usage."""
+    """``flask bpmn check [FILE …]``: 0 when clean, 1 when any problem, 2 when there is nothing to check.
+
+    With no files it checks every diagram in bpmn/.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
-        print("用法：python -m services.workflow.checker 流程图.bpmn …", file=sys.stderr)
+        args = sorted(str(p) for p in (Path(__file__).resolve().parents[2] / "bpmn").glob("*.bpmn"))
+    if not args:
+        print("bpmn/ 中没有流程图", file=sys.stderr)
         return 2
     problems = check_files(args)
     for problem in problems:

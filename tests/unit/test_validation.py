@@ -81,10 +81,14 @@ def test_worked_id_example_is_valid() -> None:
     assert normalize_id_number("11010519491231002X", today=TODAY) == "11010519491231002X"
 
 
-def test_worked_id_example_born_1880_passes_the_check_but_not_the_1900_floor() -> None:
-    # GB 11643-1999's own example: its check character 4 is right (a wrong one is reported as such below),
-    # but the project refuses birth dates before 1900 as implausible.
-    assert_refused("证件号码中的出生日期无效", normalize_id_number, "440524188001010014", today=TODAY)
+def test_worked_id_example_born_1880_is_valid() -> None:
+    # GB 11643-1999's own example (RULES.md): check character 4.
+    assert normalize_id_number("440524188001010014", today=TODAY) == "440524188001010014"
+
+
+def test_birth_before_1850_is_refused() -> None:
+    body = "44052418490101001"
+    assert_refused("证件号码中的出生日期无效", normalize_id_number, body + id_check_char(body), today=TODAY)
 
 
 def test_worked_id_example_check_chars_follow_from_the_weights() -> None:
@@ -140,7 +144,7 @@ def test_id_with_region_starting_with_zero_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "birth", ["19490230", "19491301", "19490001", "19490100", "20230229", "18991231", "18800101", "00000000"]
+    "birth", ["19490230", "19491301", "19490001", "19490100", "20230229", "18491231", "18000101", "00000000"]
 )
 def test_id_with_impossible_birth_date_is_refused(birth: str) -> None:
     assert_refused("证件号码中的出生日期无效", normalize_id_number, make_id_number(birth=birth), today=TODAY)

@@ -1,0 +1,137 @@
+"""多岗审核: who reviews at which level inside a unit (S 1.2.9.1.2; FEATURES B1).
+
+The only code that resolves review levels and candidates (STYLE: one reader per fact).
+- A unit may configure, per audit item type, ordered levels each with its staff; a review passes level 1 → N.
+- With no configuration, any enabled staff holding the item's review permission (the unit's 超级管理员
+  included) reviews, in one level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import delete, select
+
+from app.extensions import db
+from app.models import AuditLevel, AuditLevelMember, Role, RolePermission, Unit, User, UserRole
+from services import access, audit_log
+from services.errors import InvalidInput
+
+ITEMS_FILE = Path(__file__).resolve().parent.parent / "admin_config" / "audit_items.yaml"
+
+
+@dataclass(frozen=True)
+class AuditItem:
+    code: str
+    name: str
+    permission: str
+    business_types: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def audit_items() -> dict[str, AuditItem]:
+    raw = yaml.safe_load(ITEMS_FILE.read_text(encoding="utf-8"))["audit_items"]
+    return {i["code"]: AuditItem(i["code"], i["name"], i["permission"], tuple(i["business_types"])) for i in raw}
+
+
+def item_for_business(business_type: str) -> AuditItem | None:
+    for item in audit_items().values():
+        if business_type in item.business_types:
+            return item
+    return None
+
+
+def configured_levels(unit_id: int, item_type: str) -> list[AuditLevel]:
+    return list(db.session.scalars(
+        select(AuditLevel).where(AuditLevel.unit_id == unit_id, AuditLevel.item_type == item_type)
+        .order_by(AuditLevel.level_no)
+    ))
+
+
+def review_levels(unit_id: int, item_type: str) -> list[int]:
+    """The level numbers a review passes through in this unit: the configured ones, else [1]."""
+    return [level.level_no for level in configured_levels(unit_id, item_type)] or [1]
+
+
+def candidate_user_ids(unit_id: int, item_type: str, level_no: int) -> list[int]:
+    """The staff who may act at `level_no`; enabled accounts only."""
+    levels = configured_levels(unit_id, item_type)
+    if levels:
+        level = next((lvl for lvl in levels if lvl.level_no == level_no), None)
+        if level is None:
+            return []
+        ids = [m.user_id for m in level.members]
+        return list(db.session.scalars(select(User.id).where(User.id.in_(ids), User.enabled.is_(True))))
+    permission = audit_items()[item_type].permission
+    holders = (
+        select(UserRole.user_id)
+        .join(Role, Role.id == UserRole.role_id)
+        .join(RolePermission, RolePermission.role_id == Role.id)
+        .where(Role.unit_id == unit_id, RolePermission.permission_code == permission)
+    )
+    return list(db.session.scalars(
+        select(User.id).where(User.unit_id == unit_id, User.enabled.is_(True),
+                              (User.is_unit_admin.is_(True)) | (User.id.in_(holders)))
+        .order_by(User.id)
+    ))
+
+
+def save_levels(actor: User, unit: Unit, item_type: str, levels: list[dict[str, Any]]) -> list[AuditLevel]:
+    """Replace the unit's levels for `item_type`. levels: [{"name": str, "user_ids": [int, ...]}, ...] in order.
+
+    An empty list removes the configuration (back to "any holder of the permission, one level").
+    """
+    access.require_permission(actor, "audit.config", unit)
+    if item_type not in audit_items():
+        raise InvalidInput("审核事项类型：无效", field="item_type")
+    staff = set(db.session.scalars(select(User.id).where(User.unit_id == unit.id, User.enabled.is_(True))))
+    for number, level in enumerate(levels, start=1):
+        if not level["user_ids"]:
+            raise InvalidInput(f"第 {number} 级：至少选择一名审核人员", field=f"level_{number}")
+        foreign = set(level["user_ids"]) - staff
+        if foreign:
+            raise InvalidInput(f"第 {number} 级：只能选择本单位已启用的工作人员", field=f"level_{number}")
+        if len(level.get("name") or "") > 30:
+            raise InvalidInput(f"第 {number} 级：级别名称不能超过 30 个字", field=f"level_{number}")
+    db.session.execute(delete(AuditLevel).where(AuditLevel.unit_id == unit.id, AuditLevel.item_type == item_type))
+    db.session.flush()
+    saved = []
+    for number, level in enumerate(levels, start=1):
+        row = AuditLevel(unit_id=unit.id, item_type=item_type, level_no=number,
+                         name=level.get("name") or f"第{number}级审核")
+        row.members = [AuditLevelMember(user_id=uid) for uid in sorted(set(level["user_ids"]))]
+        db.session.add(row)
+        saved.append(row)
+    db.session.flush()
+    audit_log.record(actor, "audit_chain.save", f"保存多岗审核配置「{audit_items()[item_type].name}」共 {len(levels)} 级",
+                     "unit", unit.id, detail={"item_type": item_type,
+                                              "levels": [sorted(set(lv["user_ids"])) for lv in levels]})
+    return saved
+
+
+@dataclass(frozen=True)
+class Assignment:
+    unit_id: int | None
+    level_no: int | None
+    user_ids: list[int]
+
+
+def assign_task(post: str, business_type: str, data: dict[str, Any], owner_unit_id: int | None) -> Assignment:
+    """Who works a READY user task: the reviewing unit's level staff, the owning unit's administrators,
+    or nobody by account (post `applicant`: the applicant acts through their own page)."""
+    if post == "unit_reviewer":
+        unit_id = int(data["reviewing_unit_id"])
+        level_no = int(data.get("level") or 1)
+        item = item_for_business(business_type)
+        if item is None:
+            raise InvalidInput(f"业务类型 {business_type} 未配置审核事项")
+        return Assignment(unit_id, level_no, candidate_user_ids(unit_id, item.code, level_no))
+    if post == "unit_admin" and owner_unit_id is not None:
+        admins = db.session.scalars(select(User.id).where(
+            User.unit_id == owner_unit_id, User.is_unit_admin.is_(True), User.enabled.is_(True)))
+        return Assignment(owner_unit_id, None, list(admins))
+    return Assignment(owner_unit_id, None, [])

@@ -1,0 +1,211 @@
+"""Process instances: start, complete a user task, tick timers — each inside the caller's one transaction.
+
+DESIGN §2 "Instances": the instance row is locked while a request works on it (SELECT … FOR UPDATE on
+PostgreSQL; on SQLite the lock_version check of the UPDATE), a lost race answers 409, the inbox projection
+(human_task + candidates) and the trail (workflow_event) are written in the same transaction as the state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.extensions import db
+from app.models import Unit, User
+from app.models.workflow import HumanTask, HumanTaskCandidate, ProcessInstance, WorkflowEvent
+from services import audit_chain
+from services.errors import Conflict, Forbidden, NotFound
+from services.workflow import definitions, forms, runner, state
+from services.workflow.scripting import build_script_engine
+
+# The person whose action is running the engine, for whitelisted business functions that audit their writes.
+current_actor: ContextVar[User | None] = ContextVar("current_actor", default=None)
+
+ACTION_LABELS = {"pass": "审核通过", "return": "审核退回", "reject": "审核不通过", "submit": "提交",
+                 "start": "发起", "completed": "流程结束", "suspend": "挂起", "resume": "恢复", "terminate": "终止"}
+
+
+@contextmanager
+def acting_as(actor: User | None) -> Iterator[None]:
+    token = current_actor.set(actor)
+    try:
+        yield
+    finally:
+        current_actor.reset(token)
+
+
+def _load_workflow(instance: ProcessInstance) -> Any:
+    return state.load_state(instance.state, definitions.parsed(instance.definition), build_script_engine())
+
+
+def start_process(process_id: str, business_type: str, business_id: int, title: str, unit_id: int | None,
+                  data: Mapping[str, Any], actor: User | None, columns: Mapping[str, Any] | None = None
+                  ) -> ProcessInstance:
+    """Start the newest version of `process_id` for a business record and project its first tasks."""
+    definition = definitions.newest_or_deploy(process_id)
+    with acting_as(actor):
+        workflow = runner.start(definitions.parsed(definition), data, build_script_engine())
+    instance = ProcessInstance(definition_id=definition.id, business_type=business_type, business_id=business_id,
+                               title=title[:200], unit_id=unit_id, state=b"", started_by_id=actor.id if actor else None)
+    instance.definition = definition
+    db.session.add(instance)
+    db.session.flush()
+    _event(instance, None, actor, "start", "")
+    _save(instance, workflow, columns or {})
+    return instance
+
+
+def lock_instance(instance_id: int) -> ProcessInstance:
+    instance = db.session.scalar(
+        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if instance is None:
+        raise NotFound("流程实例不存在")
+    return instance
+
+
+def is_candidate(task: HumanTask, user: User) -> bool:
+    return bool(db.session.scalar(select(exists().where(
+        HumanTaskCandidate.task_id == task.id, HumanTaskCandidate.user_id == user.id))))
+
+
+def load_task_for(actor: User, task_id: int) -> HumanTask:
+    """A human task the actor may see: a candidate of it, or its completer; else 404 / 403."""
+    task = db.session.get(HumanTask, task_id)
+    if task is None:
+        raise NotFound("待办不存在")
+    if not (is_candidate(task, actor) or task.completed_by_id == actor.id or actor.is_platform_admin):
+        raise Forbidden("您不是该待办的办理人")
+    return task
+
+
+def complete_human_task(actor: User, task_id: int, form_data: Mapping[str, Any],
+                        columns: Mapping[str, Any] | None = None) -> HumanTask:
+    """Validate the task's form, run the task, advance the engine, save, project, trail — or raise."""
+    task = db.session.get(HumanTask, task_id)
+    if task is None:
+        raise NotFound("待办不存在")
+    if not is_candidate(task, actor):
+        raise Forbidden("您不是该待办的办理人，无权办理")
+    try:
+        instance = lock_instance(task.instance_id)
+        db.session.refresh(task)
+    except OperationalError as exc:  # SQLite: another writer holds the database
+        raise Conflict("该待办正在被他人办理，请刷新后重试") from exc
+    if task.status != "open":
+        raise Conflict("该待办已被处理，请刷新后查看")
+    if instance.status == "suspended":
+        raise Conflict("该流程已挂起，暂不能办理，请联系管理员")
+    if instance.status != "running":
+        raise Conflict("该流程已结束")
+    data = forms.validate(forms.load_form(task.form_key), form_data)
+    workflow = _load_workflow(instance)
+    with acting_as(actor):
+        runner.complete_task(workflow, task.task_uuid, data)
+    decision = str(data.get("decision") or "submit")
+    task.status = "done"
+    task.decision = decision
+    task.completed_by_id = actor.id
+    task.completed_at = datetime.now()
+    _event(instance, task, actor, decision, str(data.get("opinion") or data.get("note") or ""))
+    _save(instance, workflow, columns or {})
+    return task
+
+
+def _save(instance: ProcessInstance, workflow: Any, columns: Mapping[str, Any]) -> None:
+    instance.state = state.dump_state(workflow)
+    timers = runner.waiting_timers(workflow)
+    instance.next_timer_at = timers[0].astimezone(UTC).replace(tzinfo=None) if timers else None
+    if runner.is_completed(workflow):
+        instance.status = "completed"
+        _event(instance, None, None, "completed", "")
+    _project(instance, workflow, columns)
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise Conflict("该流程已被他人同时办理，本次操作未保存，请刷新后重试") from exc
+
+
+def _project(instance: ProcessInstance, workflow: Any, columns: Mapping[str, Any]) -> None:
+    """Make human_task's open rows equal the READY user tasks of `workflow` (DESIGN §2 "Inbox projection")."""
+    ready = {t.task_id: t for t in runner.ready_user_tasks(workflow)}
+    open_rows = {row.task_uuid: row for row in db.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "open"))}
+    for uuid, row in open_rows.items():
+        if uuid not in ready:
+            row.status = "cancelled"
+    previous = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id)
+                                 .order_by(HumanTask.id.desc()).limit(1))
+    carried = {k: getattr(previous, k) for k in ("applicant_name", "series_code", "level_code", "committee_id",
+                                                 "activity_id")} if previous else {}
+    for uuid, ready_task in ready.items():
+        if uuid in open_rows:
+            continue
+        who = audit_chain.assign_task(ready_task.post, instance.business_type, ready_task.data, instance.unit_id)
+        row = HumanTask(
+            instance_id=instance.id, task_uuid=uuid, bpmn_id=ready_task.bpmn_id, name=ready_task.name,
+            form_key=ready_task.form_key, post=ready_task.post, business_type=instance.business_type,
+            business_id=instance.business_id, title=instance.title, unit_id=who.unit_id, level_no=who.level_no,
+            created_at=datetime.now(), **{**carried, **dict(columns)},
+        )
+        db.session.add(row)
+        db.session.flush()
+        for user_id in who.user_ids:
+            db.session.add(HumanTaskCandidate(task_id=row.id, user_id=user_id))
+
+
+def _event(instance: ProcessInstance, task: HumanTask | None, actor: User | None, action: str, opinion: str) -> None:
+    unit = db.session.get(Unit, task.unit_id) if task is not None and task.unit_id else (actor.unit if actor else None)
+    db.session.add(WorkflowEvent(
+        instance_id=instance.id, human_task_id=task.id if task else None, bpmn_id=task.bpmn_id if task else "",
+        task_name=task.name if task else "", actor_id=actor.id if actor else None,
+        actor_name=actor.name if actor else "系统", unit_id=unit.id if unit else None,
+        unit_name=unit.name if unit else "", action=action, opinion=opinion[:2000], at=datetime.now(),
+    ))
+
+
+def refresh_candidates(unit_id: int, business_types: tuple[str, ...]) -> int:
+    """Re-resolve the candidates of a unit's open review tasks after its 多岗审核 configuration changed."""
+    tasks = list(db.session.scalars(select(HumanTask).where(
+        HumanTask.unit_id == unit_id, HumanTask.status == "open", HumanTask.post == "unit_reviewer",
+        HumanTask.business_type.in_(business_types))))
+    for task in tasks:
+        who = audit_chain.assign_task(task.post, task.business_type,
+                                      {"reviewing_unit_id": unit_id, "level": task.level_no}, unit_id)
+        db.session.execute(delete(HumanTaskCandidate).where(HumanTaskCandidate.task_id == task.id))
+        for user_id in who.user_ids:
+            db.session.add(HumanTaskCandidate(task_id=task.id, user_id=user_id))
+    return len(tasks)
+
+
+def trail(instance_id: int) -> list[WorkflowEvent]:
+    """查看经办流程: every step of the instance with people, units, times and opinions."""
+    return list(db.session.scalars(select(WorkflowEvent).where(WorkflowEvent.instance_id == instance_id)
+                                   .order_by(WorkflowEvent.id)))
+
+
+def instance_for(business_type: str, business_id: int) -> ProcessInstance | None:
+    return db.session.scalar(select(ProcessInstance).where(
+        ProcessInstance.business_type == business_type, ProcessInstance.business_id == business_id)
+        .order_by(ProcessInstance.id.desc()).limit(1))
+
+
+def tick_due(now: datetime | None = None, limit: int = 200) -> int:
+    """Fire due timers of running instances (`flask workflow tick`); each instance saved with its projection."""
+    now = now or datetime.utcnow()
+    due = list(db.session.scalars(select(ProcessInstance.id).where(
+        ProcessInstance.status == "running", ProcessInstance.next_timer_at <= now).limit(limit)))
+    for instance_id in due:
+        instance = lock_instance(instance_id)
+        workflow = _load_workflow(instance)
+        runner.tick(workflow)
+        _save(instance, workflow, {})
+    return len(due)
