@@ -24,9 +24,9 @@ class ProcessDefinition(db.Model):
     version: Mapped[int] = mapped_column()
     name: Mapped[str] = mapped_column(String(100), default="")
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    xml: Mapped[str] = mapped_column(Text)
+    xml: Mapped[str] = mapped_column(Text, deferred=True)
     # The parsed spec (with its call-activity library) serialized once for this version.
-    spec_blob: Mapped[bytes] = mapped_column(LargeBinary)
+    spec_blob: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     source: Mapped[str] = mapped_column(String(20), default="file")  # file / editor
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     deployed_at: Mapped[datetime] = mapped_column(server_default=func.now())
@@ -51,7 +51,7 @@ class ProcessInstance(db.Model):
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
     next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
 
-    definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
+    definition: Mapped[ProcessDefinition] = relationship()
 
     __mapper_args__ = {"version_id_col": lock_version}
 

@@ -90,4 +90,5 @@ def newest_or_deploy(process_id: str) -> ProcessDefinition:
 
 
 def parsed(definition: ProcessDefinition) -> specs.ParsedProcess:
-    return specs.load_spec_cached(definition.spec_blob, definition.sha256)
+    # spec_blob is a deferred column: it is read from the database only when this process has no cached spec.
+    return specs.load_spec_cached(lambda: definition.spec_blob, definition.sha256)

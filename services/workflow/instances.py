@@ -64,7 +64,7 @@ def start_process(process_id: str, business_type: str, business_id: int, title: 
 
 def lock_instance(instance_id: int) -> ProcessInstance:
     instance = db.session.scalar(
-        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
+        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update(of=ProcessInstance)
         .execution_options(populate_existing=True)
     )
     if instance is None:

@@ -210,9 +210,9 @@ class _LruCache:
 _CACHE = _LruCache(_CACHE_SIZE)
 
 
-def load_spec_cached(blob: bytes, sha256: str) -> ParsedProcess:
-    """``load_spec`` memoized by the definition row's sha256."""
-    return _CACHE.get_or_build(f"spec:{sha256}", lambda: load_spec(blob))
+def load_spec_cached(blob: bytes | Callable[[], bytes], sha256: str) -> ParsedProcess:
+    """``load_spec`` memoized by the definition row's sha256; `blob` may be a loader called only on a miss."""
+    return _CACHE.get_or_build(f"spec:{sha256}", lambda: load_spec(blob() if callable(blob) else blob))
 
 
 def parse_cached(xml: bytes, process_id: str, library: Mapping[str, bytes] | None = None) -> ParsedProcess:
