@@ -57,10 +57,13 @@ assets: $(STATIC)/vendor/.copied
 
 db: python-packages
 	$(BIN)/flask db upgrade
+	$(BIN)/flask workflow deploy
 	$(BIN)/flask seed-demo
 
+# The server runs `flask workflow tick` beside it every 30 s so BPMN timers fire (cron does this in production).
 run: setup db
 	@echo "serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	@$(BIN)/flask workflow tick --every 30 & tick=$$!; trap "kill $$tick 2>/dev/null" EXIT INT TERM; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 # Under CI=true the PostgreSQL run is mandatory: fail loudly when the server cannot be reached.
