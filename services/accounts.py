@@ -180,6 +180,9 @@ def load_staff(actor: User, user_id: int) -> User:
 
 
 def save_role(actor: User, unit: Unit, role: Role | None, name: str, description: str, codes: list[str]) -> Role:
+    """A new role is created in `unit`; an existing one stays in its own unit, whoever edits it."""
+    if role is not None:
+        unit = db.session.get(Unit, role.unit_id) or unit
     access.require_permission(actor, "role.manage", unit)
     registry = access.registry()
     unknown = [c for c in codes if c not in registry]

@@ -155,6 +155,16 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(str(value))
 
 
+# Historical names sort after the current titles, in their order in titles.yaml.
+HISTORICAL_SORT_START = 1000
+
+TitleSlot = tuple[str, str, int, bool]
+
+
+def _slot(title: Title) -> TitleSlot:
+    return (title.level_code, title.line, title.sort_order, title.current_id is not None)
+
+
 def _load_series(series_list: list[dict[str, Any]], report: LoadReport) -> None:
     for order, item in enumerate(series_list):
         series = db.session.get(TitleSeries, item["code"])
@@ -164,25 +174,50 @@ def _load_series(series_list: list[dict[str, Any]], report: LoadReport) -> None:
             db.session.add(series)
             report.count("title_series", inserted=True)
         db.session.flush()
-        titles = {t.name: t for t in db.session.scalars(select(Title).where(Title.series_code == series.code))}
-        for t_order, t in enumerate(item.get("titles", [])):
-            if t["name"] not in titles:
+        existing = list(db.session.scalars(select(Title).where(Title.series_code == series.code)))
+        titles = item.get("titles", [])
+        configured = _match_titles(
+            existing, [(t["name"], (t["level"], t.get("line", ""), i, False)) for i, t in enumerate(titles)]
+        )
+        current_titles: dict[str, Title] = {}
+        for t_order, t in enumerate(titles):
+            title = configured[t["name"]]
+            if title is None:
                 title = Title(series_code=series.code, level_code=t["level"], name=t["name"],
                               line=t.get("line", ""), sort_order=t_order)
                 db.session.add(title)
-                titles[title.name] = title
                 report.count("title", inserted=True)
+            current_titles[t["name"]] = title
         db.session.flush()
-        for h in item.get("historical", []) or []:
-            if h["name"] in titles:
+        historical = item.get("historical", []) or []
+        current_of = {h["name"]: current_titles[h["maps_to"]] for h in historical}
+        known = _match_titles(existing, [
+            (h["name"], (current_of[h["name"]].level_code, current_of[h["name"]].line, HISTORICAL_SORT_START + i, True))
+            for i, h in enumerate(historical)
+        ])
+        for h_order, h in enumerate(historical):
+            if known[h["name"]] is not None:
                 continue
-            current = titles[h["maps_to"]]
+            current = current_of[h["name"]]
             old = Title(series_code=series.code, level_code=current.level_code, name=h["name"],
                         line=current.line, valid_to=_as_date(h.get("valid_to")), current_id=current.id,
-                        sort_order=1000 + len(titles))
+                        sort_order=HISTORICAL_SORT_START + h_order)
             db.session.add(old)
-            titles[old.name] = old
             report.count("title", inserted=True)
+
+
+def _match_titles(existing: list[Title], wanted: list[tuple[str, TitleSlot]]) -> dict[str, Title | None]:
+    """The row standing for each configured title: the one with its name or, failing that, the one in its slot
+    (level, 专业线, position in titles.yaml). An administrator may rename a title (H 1.2.3); the renamed row is
+    still that title, so the configured name must not come back beside it."""
+    by_name = {t.name: t for t in existing}
+    found: dict[str, Title | None] = {name: by_name.get(name) for name, _ in wanted}
+    claimed = {t.id for t in found.values() if t is not None}
+    by_slot = {_slot(t): t for t in existing if t.id not in claimed}
+    for name, slot in wanted:
+        if found[name] is None:
+            found[name] = by_slot.pop(slot, None)
+    return found
 
 
 def _load_specialties(data: dict[str, list[dict[str, Any]]], report: LoadReport) -> None:

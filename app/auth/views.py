@@ -20,8 +20,10 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths: an open redirect would help phishing."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    """Only same-site relative paths: an open redirect would help phishing. Browsers read a backslash as a
+    slash ("/\\evil.example" is "//evil.example") and drop tabs and newlines, so those are refused too."""
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in target) and not urlsplit(target).netloc):
         return target
     return url_for("home.index")
 
