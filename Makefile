@@ -46,11 +46,17 @@ $(STATIC)/node_modules/.package-lock.json: $(STATIC)/package.json $(STATIC)/pack
 	cd $(STATIC) && npm ci --no-audit --no-fund --loglevel=error
 
 # Front-end packages come from the npm registry and are copied into the git-ignored vendor/ folder.
+# bpmn-js: the navigated viewer draws diagrams on task pages, the modeler edits them (流程管理); its bpmn.io
+# watermark stays visible (its licence).
 $(STATIC)/vendor/.copied: $(STATIC)/node_modules/.package-lock.json
-	rm -rf $(STATIC)/vendor && mkdir -p $(STATIC)/vendor/bootstrap $(STATIC)/vendor/bootstrap-icons $(STATIC)/vendor/htmx
+	rm -rf $(STATIC)/vendor && mkdir -p $(STATIC)/vendor/bootstrap $(STATIC)/vendor/bootstrap-icons $(STATIC)/vendor/htmx $(STATIC)/vendor/bpmn-js
 	cp -r $(STATIC)/node_modules/bootstrap/dist/css $(STATIC)/node_modules/bootstrap/dist/js $(STATIC)/vendor/bootstrap/
 	cp -r $(STATIC)/node_modules/bootstrap-icons/font $(STATIC)/vendor/bootstrap-icons/
 	cp $(STATIC)/node_modules/htmx.org/dist/htmx.min.js $(STATIC)/vendor/htmx/
+	cp $(STATIC)/node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(STATIC)/vendor/bpmn-js/
+	cp $(STATIC)/node_modules/bpmn-js/dist/bpmn-modeler.production.min.js $(STATIC)/vendor/bpmn-js/
+	cp -r $(STATIC)/node_modules/bpmn-js/dist/assets/bpmn-font $(STATIC)/vendor/bpmn-js/
+	cp $(STATIC)/node_modules/bpmn-js/dist/assets/*.css $(STATIC)/vendor/bpmn-js/
 	touch $@
 
 assets: $(STATIC)/vendor/.copied

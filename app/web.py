@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 
 from app.navigation import build_menu
 from services import access
@@ -67,7 +68,21 @@ def xlsx_response(content: bytes, filename: str) -> Response:
     return response
 
 
+MAX_ROW_ID = 2**31 - 1  # the largest key an INTEGER column holds on PostgreSQL
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` in every route: an id no row can have is a 404 from the router, before a database driver
+    overflows on it (10**20 made SQLite raise OverflowError → 500)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = RowIdConverter
+
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> Any:
         return error_response(exc.status, exc.message, exc.errors)

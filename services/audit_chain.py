@@ -38,6 +38,13 @@ def audit_items() -> dict[str, AuditItem]:
     return {i["code"]: AuditItem(i["code"], i["name"], i["permission"], tuple(i["business_types"])) for i in raw}
 
 
+@lru_cache(maxsize=1)
+def business_type_names() -> dict[str, str]:
+    """业务类型 → its name in 待办事项 (the `business_types` mapping of audit_items.yaml)."""
+    raw = yaml.safe_load(ITEMS_FILE.read_text(encoding="utf-8")).get("business_types") or {}
+    return {str(code): str(name) for code, name in raw.items()}
+
+
 def item_for_business(business_type: str) -> AuditItem | None:
     for item in audit_items().values():
         if business_type in item.business_types:
@@ -59,13 +66,14 @@ def review_levels(unit_id: int, item_type: str) -> list[int]:
 
 def candidate_user_ids(unit_id: int, item_type: str, level_no: int) -> list[int]:
     """The staff who may act at `level_no`; enabled accounts only."""
-    levels = configured_levels(unit_id, item_type)
-    if levels:
-        level = next((lvl for lvl in levels if lvl.level_no == level_no), None)
-        if level is None:
-            return []
-        ids = [m.user_id for m in level.members]
-        return list(db.session.scalars(select(User.id).where(User.id.in_(ids), User.enabled.is_(True))))
+    # Every configured level with its enabled members, in one query (it runs on each completed review step).
+    configured = db.session.execute(
+        select(AuditLevel.level_no, User.id).select_from(AuditLevel)
+        .outerjoin(AuditLevelMember, AuditLevelMember.level_id == AuditLevel.id)
+        .outerjoin(User, (User.id == AuditLevelMember.user_id) & User.enabled.is_(True))
+        .where(AuditLevel.unit_id == unit_id, AuditLevel.item_type == item_type).order_by(User.id)).all()
+    if configured:
+        return [user_id for number, user_id in configured if number == level_no and user_id is not None]
     permission = audit_items()[item_type].permission
     holders = (
         select(UserRole.user_id)

@@ -100,9 +100,26 @@ def _check_handler_username(username: str, user: User | None = None) -> None:
 
 def create_default_roles(unit: Unit, roles: list[dict[str, Any]]) -> None:
     for spec in roles:
+        if spec.get("unit_types") and unit.unit_type_code not in spec["unit_types"]:
+            continue  # e.g. 黑名单管理 only in 人社部门 (admin_config/roles.yaml)
         role = Role(unit_id=unit.id, name=spec["name"], description=spec.get("description", ""))
         role.permissions = [RolePermission(permission_code=code) for code in spec["permissions"]]
         db.session.add(role)
+
+
+def check_new_unit(parent: Unit, basic: dict[str, Any], legal: dict[str, Any] | None,
+                   username: str) -> tuple[UnitType, Region]:
+    """The rules every new subordinate meets, whether its superior creates it (A2) or it registers itself (A3)."""
+    unit_type = db.session.get(UnitType, basic["unit_type_code"])
+    if unit_type is None or unit_type.code not in {t.code for t in allowed_child_types(parent)}:
+        raise InvalidInput(
+            f"单位类型：{parent.unit_type.name}不能新增该类型的下级单位", field="unit_type_code"
+        )
+    region, _ = _check_basic(basic, parent)
+    if unit_type.needs_legal_person and not legal:
+        raise InvalidInput("法人信息：非人社部门单位须维护法人信息", field="legal_person_name")
+    _check_handler_username(username)
+    return unit_type, region
 
 
 def create_subordinate(
@@ -115,15 +132,20 @@ def create_subordinate(
 ) -> NewSubordinate:
     """Create a subordinate unit, its default roles and its 超级管理员 in one flush."""
     access.require_permission(actor, "unit.sub.manage", parent)
-    unit_type = db.session.get(UnitType, basic["unit_type_code"])
-    if unit_type is None or unit_type.code not in {t.code for t in allowed_child_types(parent)}:
-        raise InvalidInput(
-            f"单位类型：{parent.unit_type.name}不能新增该类型的下级单位", field="unit_type_code"
-        )
-    region, _ = _check_basic(basic, parent)
-    if unit_type.needs_legal_person and not legal:
-        raise InvalidInput("法人信息：非人社部门单位须维护法人信息", field="legal_person_name")
-    _check_handler_username(handler["username"])
+    return add_subordinate(actor, parent, basic, legal, handler, default_roles)
+
+
+def add_subordinate(
+    actor: User | None,
+    parent: Unit,
+    basic: dict[str, Any],
+    legal: dict[str, Any] | None,
+    handler: dict[str, Any],
+    default_roles: list[dict[str, Any]],
+) -> NewSubordinate:
+    """create_subordinate without the access check, for callers that decided access themselves
+    (an approved registration: the superior's reviewers approved it, S 1.2.9.2.1)."""
+    unit_type, region = check_new_unit(parent, basic, legal, handler["username"])
 
     unit = Unit(
         name=basic["name"], credit_code=basic["credit_code"], parent_id=parent.id,

@@ -1,4 +1,4 @@
-"""首页 (S 1.2.1): the unit's information; 待办事项 join here when the workflow inbox exists."""
+"""首页 (S 1.2.1): the unit's information and 待办事项 by business type, each linking to the filtered inbox."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import AuditLog, Unit
 from services import access
 from services.units import unit_admin
+from services.workflow import inbox
 
 bp = Blueprint("home", __name__)
 
@@ -27,6 +28,9 @@ def index() -> Any:
     recent = db.session.scalars(
         select(AuditLog).where(AuditLog.actor_id == current_user.id).order_by(AuditLog.id.desc()).limit(8)
     ).all()
-    return render_template("home/index.html", unit=unit, handler=unit_admin(unit),
+    # 待办事项 by type with counts (capped; read from the projection, never from a workflow).
+    todo = inbox.tab_counts(current_user)["todo"] if access.has_permission(current_user, "inbox.view") else None
+    return render_template("home/index.html", unit=unit, handler=unit_admin(unit), todo=todo,
+                           type_names=inbox.business_type_names() if todo else {}, count_label=inbox.count_label,
                            subordinate_count=subordinate_count, recent=recent,
                            child_count=db.session.scalar(select(func.count()).where(Unit.parent_id == unit.id)))

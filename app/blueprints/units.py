@@ -9,13 +9,15 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.auth import permission_required
+from app.blueprints.inbox import register_record_view
 from app.extensions import db
-from app.models import UnitNature, UnitType
+from app.models import ProcessInstance, SuperiorChangeRequest, Unit, UnitNature, UnitType
 from app.schemas import load_or_400
 from app.schemas.org import HandlerSchema, LegalPersonSchema, OwnUnitSchema, UnitBasicSchema
+from app.schemas.registration import record_id
 from app.web import paginate, render_form, xlsx_response
-from services import audit_log, reference_data, units
-from services.errors import InvalidInput, ServiceError
+from services import audit_log, reference_data, superior_change, units
+from services.errors import Conflict, InvalidInput, NotFound, ServiceError
 from services.excel.export import write_table
 from services.validation import mask_id_number
 
@@ -51,11 +53,70 @@ def own() -> Any:
             data = load_or_400(OwnUnitSchema(), request.form)
             units.update_basic_info(current_user, unit, data, "unit.self.edit")
         except ServiceError as exc:
-            return render_form("units/own.html", exc, unit=unit, **_choices())
+            return render_form("units/own.html", exc, unit=unit, **_choices(), **_superior_change_context(unit))
         db.session.commit()
         flash("单位基本信息已保存", "success")
         return redirect(url_for("units.own"))
-    return render_template("units/own.html", unit=unit, values=_unit_values(unit), errors={}, **_choices())
+    return render_template("units/own.html", unit=unit, values=_unit_values(unit), errors={}, **_choices(),
+                           **_superior_change_context(unit))
+
+
+def _superior_change_context(unit: Any, exc: ServiceError | None = None, values: Any = None) -> dict[str, Any]:
+    change = superior_change.latest_request(unit)
+    values = values or {}
+    chosen = record_id(values.get("new_parent_id"))
+    return {"change": change, "change_status": superior_change.status_of(change) if change else None,
+            "change_trail": superior_change.trail_of(change) if change else [],
+            "change_errors": exc.errors if exc else {}, "change_error": exc.message if exc else "",
+            "change_values": values, "change_selected": db.session.get(Unit, chosen) if chosen else None}
+
+
+@bp.route("/own/superior-change", methods=["POST"])
+@permission_required("unit.self.edit")
+def request_superior_change() -> Any:
+    """申请变更上级单位 (S 1.2.9.1.1): goes to the new superior for review."""
+    unit = current_user.unit
+    try:
+        superior_change.request_superior_change(current_user, unit, record_id(request.form.get("new_parent_id")),
+                                                request.form.get("reason", ""))
+    except ServiceError as exc:
+        db.session.rollback()
+        return render_template("units/own.html", unit=unit, values=_unit_values(unit), errors={}, **_choices(),
+                               **_superior_change_context(unit, exc, request.form)), exc.status
+    db.session.commit()
+    flash("变更上级单位申请已提交，等待新上级单位审核", "success")
+    return redirect(url_for("units.own"))
+
+
+@bp.route("/own/superior-change/resubmit", methods=["POST"])
+@permission_required("unit.self.edit")
+def resubmit_superior_change() -> Any:
+    """After 审核退回: revise the reason and send the request back to the new superior."""
+    unit = current_user.unit
+    change = superior_change.latest_request(unit)
+    try:
+        if change is None:
+            raise Conflict("本单位没有被退回的变更上级单位申请")
+        superior_change.resubmit_superior_change(current_user, change, request.form.get("reason", ""),
+                                                 request.form.get("note", ""))
+    except ServiceError as exc:
+        db.session.rollback()
+        return render_template("units/own.html", unit=unit, values=_unit_values(unit), errors={}, **_choices(),
+                               **_superior_change_context(unit, exc, request.form)), exc.status
+    db.session.commit()
+    flash("变更上级单位申请已修改并重新提交，等待新上级单位审核", "success")
+    return redirect(url_for("units.own"))
+
+
+def _superior_change_record(instance: ProcessInstance) -> dict[str, Any]:
+    """变更上级单位审核's record beside the task in 待办事项: the unit, its current and new superior, the reason."""
+    change = db.session.get(SuperiorChangeRequest, instance.business_id)
+    if change is None:
+        raise NotFound("变更上级单位申请不存在")
+    return {"change": change, "applicant_unit": change.unit}
+
+
+register_record_view(superior_change.BUSINESS_TYPE, _superior_change_record)
 
 
 def _unit_values(unit: Any) -> dict[str, Any]:

@@ -8,9 +8,10 @@ transaction that saves the instance, so inbox pages and counts never deserialize
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, func
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, event, func, update
+from sqlalchemy.orm import Mapped, Session, attributes, mapped_column, relationship
 
 from app.extensions import db
 
@@ -63,6 +64,8 @@ class HumanTask(db.Model):
     __table_args__ = (
         Index("ix_human_task_inbox", "unit_id", "status", "business_type", "created_at"),
         Index("ix_human_task_instance_status", "instance_id", "status"),
+        # 已办: a user's completed tasks, newest handled first, read in index order.
+        Index("ix_human_task_done", "completed_by_id", "completed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,19 +89,53 @@ class HumanTask(db.Model):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     due_at: Mapped[datetime | None] = mapped_column()
     completed_at: Mapped[datetime | None] = mapped_column()
-    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     decision: Mapped[str] = mapped_column(String(20), default="")
 
     instance: Mapped[ProcessInstance] = relationship()
 
 
 class HumanTaskCandidate(db.Model):
+    """Who may work a task. is_open, business_type and created_at copy the task's own (kept equal by
+    services.workflow.instances), so a user's 待办 page and counts are index range scans of this table alone:
+    human_task's indexes start with the unit, which a per-user bucket never names (issue #3)."""
+
     __tablename__ = "human_task_candidate"
-    # The inbox asks "which tasks may this user work": (user_id, task_id) answers from the index alone.
-    __table_args__ = (Index("ix_human_task_candidate_user_task", "user_id", "task_id"),)
+    __table_args__ = (
+        # "which tasks may this user work": (user_id, task_id) answers from the index alone.
+        Index("ix_human_task_candidate_user_task", "user_id", "task_id"),
+        # 待办, newest received first (the page), and per business type (the filter and the tab counts).
+        Index("ix_human_task_candidate_inbox", "user_id", "is_open", "created_at", "task_id"),
+        Index("ix_human_task_candidate_inbox_type", "user_id", "is_open", "business_type", "created_at", "task_id"),
+    )
 
     task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    is_open: Mapped[bool] = mapped_column(default=True)
+    business_type: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime] = mapped_column()
+
+
+# The columns of human_task its candidate rows copy (candidate column ← value of the task's attribute).
+_CANDIDATE_COPIES = {"is_open": ("status", lambda status: status == "open"),
+                     "business_type": ("business_type", lambda value: value),
+                     "created_at": ("created_at", lambda value: value)}
+
+
+@event.listens_for(Session, "after_flush")
+def _copy_task_changes_to_candidates(session: Session, _context: Any) -> None:
+    """Whatever changes a task's status, type or creation time through the ORM (completion, cancellation,
+    termination, migration, tests) changes its candidates' copies in the same flush; new candidate rows take
+    the copies when inserted (services.workflow.instances.assign_candidates). Bulk UPDATEs of human_task
+    would bypass this and must not be used."""
+    for task in session.dirty:
+        if not isinstance(task, HumanTask) or task.id is None:
+            continue
+        values = {column: convert(getattr(task, name)) for column, (name, convert) in _CANDIDATE_COPIES.items()
+                  if attributes.get_history(task, name).has_changes()}
+        if values:
+            session.connection().execute(update(HumanTaskCandidate.__table__)
+                                         .where(HumanTaskCandidate.__table__.c.task_id == task.id).values(values))
 
 
 class WorkflowEvent(db.Model):

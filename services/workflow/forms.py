@@ -222,6 +222,8 @@ class _Text(fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if "\x00" in text:  # PostgreSQL refuses NUL in text: refuse it here as bad input, not later as a 500
+            raise self.make_error("invalid")
         if not text:
             if self.required:
                 raise self.make_error("required")

@@ -7,14 +7,15 @@ PostgreSQL; on SQLite the lock_version check of the UPDATE), a lost race answers
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
@@ -29,7 +30,8 @@ from services.workflow.scripting import build_script_engine
 current_actor: ContextVar[User | None] = ContextVar("current_actor", default=None)
 
 ACTION_LABELS = {"pass": "审核通过", "return": "审核退回", "reject": "审核不通过", "submit": "提交",
-                 "start": "发起", "completed": "流程结束", "suspend": "挂起", "resume": "恢复", "terminate": "终止"}
+                 "start": "发起", "completed": "流程结束", "suspend": "挂起", "resume": "恢复", "terminate": "终止",
+                 "migrate": "迁移版本"}
 
 
 @contextmanager
@@ -63,8 +65,16 @@ def start_process(process_id: str, business_type: str, business_id: int, title: 
 
 
 def lock_instance(instance_id: int) -> ProcessInstance:
+    if db.session.get_bind().dialect.name == "sqlite":
+        # SQLite ignores FOR UPDATE, and a transaction that has read cannot become a writer once another writer
+        # committed (SQLITE_BUSY at once, no busy_timeout): take the write lock here with a no-op UPDATE, so a
+        # lost race fails now as OperationalError (→ 409 in complete_human_task), not at the final flush as a 500.
+        db.session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
+                           .values(lock_version=ProcessInstance.lock_version)
+                           .execution_options(synchronize_session=False))
     instance = db.session.scalar(
         select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update(of=ProcessInstance)
+        .options(joinedload(ProcessInstance.definition, innerjoin=True))  # its spec is needed next
         .execution_options(populate_existing=True)
     )
     if instance is None:
@@ -87,17 +97,35 @@ def load_task_for(actor: User, task_id: int) -> HumanTask:
     return task
 
 
+def task_to_complete(actor: User, task_id: int) -> HumanTask:
+    """The task `actor` would complete: 404 unknown, 403 not a candidate; its state is checked under the lock."""
+    row = db.session.execute(select(HumanTask, exists().where(
+        HumanTaskCandidate.task_id == HumanTask.id, HumanTaskCandidate.user_id == actor.id))
+        .where(HumanTask.id == task_id)).first()
+    if row is None:
+        raise NotFound("待办不存在")
+    task: HumanTask = row[0]
+    candidate = bool(row[1])
+    if not candidate:
+        raise Forbidden("您不是该待办的办理人，无权办理")
+    return task
+
+
 def complete_human_task(actor: User, task_id: int, form_data: Mapping[str, Any],
                         columns: Mapping[str, Any] | None = None) -> HumanTask:
     """Validate the task's form, run the task, advance the engine, save, project, trail — or raise."""
-    task = db.session.get(HumanTask, task_id)
-    if task is None:
-        raise NotFound("待办不存在")
-    if not is_candidate(task, actor):
-        raise Forbidden("您不是该待办的办理人，无权办理")
+    return complete_checked_task(actor, task_to_complete(actor, task_id), form_data, columns)
+
+
+def complete_checked_task(actor: User, task: HumanTask, form_data: Mapping[str, Any],
+                          columns: Mapping[str, Any] | None = None) -> HumanTask:
+    """complete_human_task for a task that task_to_complete has just given `actor` (candidacy checked once)."""
     try:
         instance = lock_instance(task.instance_id)
-        db.session.refresh(task)
+        if db.session.get_bind().dialect.name != "sqlite":
+            # SQLite needs no re-read: the lock above succeeds only when no writer committed since this
+            # transaction's first read, so the task as read is current. PostgreSQL reads committed rows.
+            db.session.refresh(task)
     except OperationalError as exc:  # SQLite: another writer holds the database
         raise Conflict("该待办正在被他人办理，请刷新后重试") from exc
     if task.status != "open":
@@ -137,29 +165,49 @@ def _save(instance: ProcessInstance, workflow: Any, columns: Mapping[str, Any]) 
 def _project(instance: ProcessInstance, workflow: Any, columns: Mapping[str, Any]) -> None:
     """Make human_task's open rows equal the READY user tasks of `workflow` (DESIGN §2 "Inbox projection")."""
     ready = {t.task_id: t for t in runner.ready_user_tasks(workflow)}
-    open_rows = {row.task_uuid: row for row in db.session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "open"))}
+    # The open rows and the newest row (whose business columns new rows carry), in one query.
+    newest = select(func.max(HumanTask.id)).where(HumanTask.instance_id == instance.id).scalar_subquery()
+    rows = list(db.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == instance.id, or_(HumanTask.status == "open", HumanTask.id == newest))
+        .order_by(HumanTask.id)))
+    open_rows = {row.task_uuid: row for row in rows if row.status == "open"}
     for uuid, row in open_rows.items():
         if uuid not in ready:
-            row.status = "cancelled"
-    previous = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id)
-                                 .order_by(HumanTask.id.desc()).limit(1))
+            row.status = "cancelled"  # its candidates' copies follow on flush (app.models.workflow)
+    previous = rows[-1] if rows else None
     carried = {k: getattr(previous, k) for k in ("applicant_name", "series_code", "level_code", "committee_id",
                                                  "activity_id")} if previous else {}
+    created: list[tuple[HumanTask, list[int]]] = []
     for uuid, ready_task in ready.items():
         if uuid in open_rows:
             continue
         who = audit_chain.assign_task(ready_task.post, instance.business_type, ready_task.data, instance.unit_id)
-        row = HumanTask(
+        created.append((HumanTask(
             instance_id=instance.id, task_uuid=uuid, bpmn_id=ready_task.bpmn_id, name=ready_task.name,
-            form_key=ready_task.form_key, post=ready_task.post, business_type=instance.business_type,
+            form_key=ready_task.form_key, post=ready_task.post, status="open", business_type=instance.business_type,
             business_id=instance.business_id, title=instance.title, unit_id=who.unit_id, level_no=who.level_no,
             created_at=datetime.now(), **{**carried, **dict(columns)},
-        )
-        db.session.add(row)
-        db.session.flush()
-        for user_id in who.user_ids:
-            db.session.add(HumanTaskCandidate(task_id=row.id, user_id=user_id))
+        ), who.user_ids))
+    if created:
+        db.session.add_all([row for row, _ in created])
+        db.session.flush()  # one INSERT for all new rows; their ids name the candidates
+        assign_candidates(created, replace=False)
+
+
+def assign_candidates(assignments: Iterable[tuple[HumanTask, Iterable[int]]], replace: bool = True) -> None:
+    """Make each task's candidates the given users, copying the task's 待办 bucket columns (is_open,
+    business_type, created_at) that the inbox reads from the candidate rows alone; one executemany."""
+    assignments = list(assignments)
+    if replace:
+        ids = [task.id for task, _ in assignments]
+        for start in range(0, len(ids), 1000):  # SQLite bounds the number of parameters of one statement
+            chunk = ids[start:start + 1000]
+            db.session.execute(delete(HumanTaskCandidate).where(HumanTaskCandidate.task_id.in_(chunk)))
+    rows = [{"task_id": task.id, "user_id": user_id, "is_open": task.status == "open",
+             "business_type": task.business_type, "created_at": task.created_at}
+            for task, user_ids in assignments for user_id in dict.fromkeys(user_ids)]
+    if rows:
+        db.session.execute(insert(HumanTaskCandidate), rows)
 
 
 def _event(instance: ProcessInstance, task: HumanTask | None, actor: User | None, action: str, opinion: str) -> None:
@@ -177,12 +225,10 @@ def refresh_candidates(unit_id: int, business_types: tuple[str, ...]) -> int:
     tasks = list(db.session.scalars(select(HumanTask).where(
         HumanTask.unit_id == unit_id, HumanTask.status == "open", HumanTask.post == "unit_reviewer",
         HumanTask.business_type.in_(business_types))))
-    for task in tasks:
-        who = audit_chain.assign_task(task.post, task.business_type,
-                                      {"reviewing_unit_id": unit_id, "level": task.level_no}, unit_id)
-        db.session.execute(delete(HumanTaskCandidate).where(HumanTaskCandidate.task_id == task.id))
-        for user_id in who.user_ids:
-            db.session.add(HumanTaskCandidate(task_id=task.id, user_id=user_id))
+    assign_candidates(
+        (task, audit_chain.assign_task(task.post, task.business_type,
+                                       {"reviewing_unit_id": unit_id, "level": task.level_no}, unit_id).user_ids)
+        for task in tasks)
     return len(tasks)
 
 

@@ -17,10 +17,10 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
-from SpiffWorkflow.exceptions import TaskNotFoundException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
-from services.errors import Conflict
+from services.errors import Conflict, ServiceError
 
 from .forms import form_variable, task_properties
 from .scripting import ALLOWED_BUILTINS, WhitelistScriptEngine, build_script_engine
@@ -169,8 +169,25 @@ def complete_task(workflow: BpmnWorkflow, task_id: str, data: Mapping[str, Any])
     else:
         _refuse_reserved(workflow, submitted)
         task.data.update(submitted)
-    task.run()
-    workflow.do_engine_steps()
+    try:
+        task.run()
+        workflow.do_engine_steps()
+    except SpiffWorkflowException as exc:
+        refusal = _business_refusal(exc)
+        if refusal is None:
+            raise
+        raise refusal from None
+
+
+def _business_refusal(exc: BaseException) -> ServiceError | None:
+    """The ServiceError a whitelisted business operation raised under Spiff's wrapper, so a refusal (say, an
+    approval whose login name was taken meanwhile) reaches the person as its message and status, not as a 500."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ServiceError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def waiting_timers(workflow: BpmnWorkflow) -> list[datetime]:

@@ -48,6 +48,13 @@ BUSINESS_OPERATIONS: Mapping[str, str] = MappingProxyType({
     "reject_unit_registration": "单位注册审核不通过",
     "apply_superior_change": "变更上级单位审核通过，变更生效",
     "reject_superior_change": "变更上级单位审核不通过",
+    "approve_committee_filing": "评委会备案审核通过，备案生效",
+    "return_committee_filing": "评委会备案审核退回组建单位",
+    "reject_committee_filing": "评委会备案审核不通过",
+    "notify_committee_expiry": "评委会备案即将到期提醒",
+    "expire_committee": "评委会备案到期失效",
+    "admit_committee_expert": "专家库审核通过，专家入库",
+    "return_committee_expert": "专家库审核退回",
 })
 
 

@@ -7,9 +7,8 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import PASSWORD
-from flask import g
 from flask.testing import FlaskClient
+from helpers import PASSWORD
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
@@ -19,22 +18,6 @@ from app.models import AuditLog, User
 
 CSRF_MESSAGE = "表单已过期或缺少安全校验（CSRF），请刷新页面后重新提交"
 NEW_PASSWORD = "Newpass2027x"
-
-
-@pytest.fixture(autouse=True)
-def fresh_request_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each request starts as a real one does. The database fixture keeps one app context and one session for the
-    whole test, so flask.g (where Flask-Login caches the signed-in user) and the session's loaded rows would
-    otherwise carry over from one request, or one client, into the next."""
-    original = FlaskClient.open
-
-    def open_fresh(self: FlaskClient, *args: object, **kwargs: object) -> object:
-        vars(g).clear()
-        db.session.flush()
-        db.session.expire_all()
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(FlaskClient, "open", open_fresh)
 
 
 @pytest.fixture

@@ -6,31 +6,14 @@ import re
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, valid_id_number
-from flask import g
 from flask.testing import FlaskClient
+from helpers import PASSWORD, valid_id_number
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditLog, Role, RolePermission, Unit, User
 
 STAFF_PASSWORD = "Staff2026pw"
-
-
-@pytest.fixture(autouse=True)
-def fresh_request_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each request starts as a real one does. The database fixture keeps one app context and one session for the
-    whole test, so flask.g (where Flask-Login caches the signed-in user) and the session's loaded rows would
-    otherwise carry over from one request, or one client, into the next."""
-    original = FlaskClient.open
-
-    def open_fresh(self: FlaskClient, *args: object, **kwargs: object) -> object:
-        vars(g).clear()
-        db.session.flush()
-        db.session.expire_all()
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(FlaskClient, "open", open_fresh)
 
 
 @pytest.fixture

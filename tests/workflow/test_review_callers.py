@@ -116,3 +116,34 @@ def test_the_caller_must_name_the_reviewing_unit(parsed: Callable[[str], ParsedP
     # unit_review declares levels and reviewing_unit_id as its data inputs; the call activity enforces them.
     with pytest.raises(WorkflowDataException, match="Data Input"):
         runner.start(parsed(caller.process_id), {caller.business_key: 1, "levels": [1]}, engine)
+
+
+@CALLERS
+def test_two_levels_both_pass(parsed: Callable[[str], ParsedProcess], engine: Any, recorder: Recorder,
+                              caller: Caller) -> None:
+    workflow = begin(parsed, engine, caller, [1, 2])
+    assert [review(workflow, "pass").data["level"] for _ in range(2)] == [1, 2]
+    assert runner.is_completed(workflow)
+    assert recorder.calls == [(caller.approve, {caller.business_key: 501})]
+
+
+@CALLERS
+def test_two_levels_second_rejects(parsed: Callable[[str], ParsedProcess], engine: Any, recorder: Recorder,
+                                   caller: Caller) -> None:
+    workflow = begin(parsed, engine, caller, [1, 2])
+    review(workflow, "pass", "一级同意")
+    assert review(workflow, "reject", "二级：不符合条件").data["level"] == 2
+    assert runner.is_completed(workflow)
+    assert recorder.calls == [(caller.reject, {caller.business_key: 501, "opinion": "二级：不符合条件"})]
+
+
+@CALLERS
+def test_two_levels_return_resubmit_then_reject(parsed: Callable[[str], ParsedProcess], engine: Any,
+                                                recorder: Recorder, caller: Caller) -> None:
+    workflow = begin(parsed, engine, caller, [1, 2])
+    review(workflow, "return", "请补充")
+    correct(workflow, caller)
+    review(workflow, "pass")
+    review(workflow, "reject", "仍不符合")
+    assert runner.is_completed(workflow)
+    assert recorder.names() == [caller.reject]

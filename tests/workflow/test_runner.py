@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
-from workflow_helpers import Recorder, diagram, only_ready, review
+from workflow_helpers import Recorder, diagram, only_ready, review, unbound_registry
 
 from services.workflow import runner
 from services.workflow.scripting import WHITELIST, FunctionRegistry, NotBound, build_script_engine
@@ -93,12 +93,13 @@ def test_scripts_see_only_allowed_builtins_and_the_whitelist() -> None:
 
 def test_declared_operation_fails_until_the_app_binds_it() -> None:
     with pytest.raises(WorkflowTaskException) as caught:
-        runner.start(scripted("reject_unit_registration(registration_id=1)"), {})
+        runner.start(scripted("reject_unit_registration(registration_id=1)"), {},
+                     build_script_engine(unbound_registry()))
     assert caught.value.error_type == NotBound.__name__
 
 
 def test_registry_refuses_silent_replacement() -> None:
-    registry = WHITELIST.copy()
+    registry = unbound_registry()
     registry.register("approve_unit_registration", lambda **kw: None)  # binds the declared placeholder
     with pytest.raises(ValueError, match="已注册"):
         registry.register("approve_unit_registration", lambda **kw: None)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from services.workflow import runner
-from services.workflow.scripting import BUSINESS_OPERATIONS, WHITELIST
+from services.workflow.scripting import BUSINESS_OPERATIONS, WHITELIST, FunctionRegistry
 
 REPO = Path(__file__).resolve().parents[2]
 BPMN_DIR = REPO / "bpmn"
@@ -38,12 +38,24 @@ def user_task(task_id: str, form_key: str = "review/unit_opinion", post: str = "
     )
 
 
+def unbound_registry() -> FunctionRegistry:
+    """The whitelist as a diagram sees it before the application binds the business operations.
+
+    create_app binds them in the process-wide WHITELIST, so engine tests that run after any app test start from
+    this copy rather than from WHITELIST itself.
+    """
+    registry = FunctionRegistry({name: func for name, func in WHITELIST.items() if name not in BUSINESS_OPERATIONS})
+    for name in BUSINESS_OPERATIONS:
+        registry.declare(name)
+    return registry
+
+
 class Recorder:
     """Recording fakes for the declared business operations."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.registry = WHITELIST.copy()
+        self.registry = unbound_registry()
         for name in BUSINESS_OPERATIONS:
             self.registry.register(name, self._fake(name))
 

@@ -1,0 +1,194 @@
+"""One user-task step: the bare engine against the app's HTTP endpoint, same diagram, same run (issue #3).
+
+The diagram is unit_superior_change (calling unit_review): the new superior's reviewer returns the request
+(审核退回) and the unit's administrator corrects it (修改变更申请), LIFE_REQUESTS times per instance, on
+LIVES instances. Per step:
+
+- bare: read the instance's blob from the database, load it on the cached spec, complete the ready user task,
+  run engine steps, dump the blob, UPDATE it with the version check, COMMIT — on a raw DB-API connection to
+  the same SQLite file (the floor any request that saves must pay).
+- app:  `POST /inbox/tasks/<id>` through a Flask test client signed in as the candidate: session and user load,
+  permission check, task page context, form validation, row lock, engine step, save, inbox projection, trail,
+  commit, 302.
+
+Both paths step their own instance of the same life in turn, so they see the same instance sizes. Medians are
+over every step; `ratio` = app / bare (target ≤ 2.0). Engine only (no database) is printed beside them.
+
+Run: .venv/bin/python bench/engine_step.py   (last line of output is a JSON object)
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import select  # noqa: E402
+
+from app.extensions import db  # noqa: E402
+from app.models import (  # noqa: E402
+    AuditLevel,
+    AuditLevelMember,
+    HumanTask,
+    Region,
+    Role,
+    RolePermission,
+    Unit,
+    User,
+)
+from bench.support.app_db import PASSWORD, build_app, signed_in  # noqa: E402
+from services.validation import credit_code_check_char  # noqa: E402
+from services.workflow import definitions, instances, runner, state  # noqa: E402
+from services.workflow.scripting import build_script_engine  # noqa: E402
+
+LIVES = 40
+LIFE_REQUESTS = 6  # return, correct, return, correct, return, correct
+REVIEW_FORM = {"decision": "return", "opinion": "请补充变更理由"}
+CORRECTION_FORM = {"note": "已补充变更理由"}
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+def _credit_code(n: int) -> str:
+    body = f"11510100{n:09d}"
+    return body + credit_code_check_char(body)
+
+
+def build_scene() -> dict[str, Any]:
+    """A 人社 unit reviewing in one level (one reviewer) and a subordinate unit asking to change to it."""
+    from services.accounts import hash_password
+
+    region = db.session.scalar(select(Region.id).where(Region.code == "510100B"))
+    superior = Unit(name="基准测试人社局", credit_code=_credit_code(1), unit_type_code="hr", nature_code="organ",
+                    region_id=region, phone="028-86000000", depth=0)
+    db.session.add(superior)
+    db.session.flush()
+    superior.path = f"/{superior.id}/"
+    unit = Unit(name="基准测试医院", credit_code=_credit_code(2), parent_id=superior.id, unit_type_code="declaring",
+                nature_code="institution", region_id=region, phone="028-86000000", depth=1)
+    db.session.add(unit)
+    db.session.flush()
+    unit.path = f"{superior.path}{unit.id}/"
+    password_hash = hash_password(PASSWORD)
+    role = Role(unit_id=superior.id, name="审核人员",
+                permissions=[RolePermission(permission_code=c) for c in ("inbox.view", "registration.review")])
+    reviewer = User(username="bench_reviewer", password_hash=password_hash, name="审核员", unit_id=superior.id,
+                    roles=[role], session_token="r")
+    admin = User(username="bench_unit_admin", password_hash=password_hash, name="单位管理员", unit_id=unit.id,
+                 is_unit_admin=True, session_token="a")
+    db.session.add_all([reviewer, admin])
+    db.session.flush()
+    level = AuditLevel(unit_id=superior.id, item_type="unit_registration", level_no=1, name="第1级审核")
+    level.members = [AuditLevelMember(user_id=reviewer.id)]
+    db.session.add(level)
+    db.session.commit()
+    return {"superior_id": superior.id, "unit_id": unit.id, "reviewer": reviewer.username,
+            "unit_admin": admin.username}
+
+
+def start_instance(scene: dict[str, Any], n: int) -> int:
+    instance = instances.start_process(
+        "unit_superior_change", "unit_superior_change", n, f"变更上级单位（基准 {n}）", scene["unit_id"],
+        {"change_request_id": n, "levels": [1], "reviewing_unit_id": scene["superior_id"]}, None)
+    db.session.commit()
+    return instance.id
+
+
+def open_task_id(instance_id: int) -> int:
+    task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id,
+                                                           HumanTask.status == "open"))
+    db.session.remove()
+    assert task_id is not None
+    return task_id
+
+
+def bare_step(conn: sqlite3.Connection, parsed: Any, engine: Any, instance_id: int, form: dict[str, str]) -> float:
+    began = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    blob, version = conn.execute("SELECT state, lock_version FROM process_instance WHERE id = ?",
+                                 (instance_id,)).fetchone()
+    workflow = state.load_state(blob, parsed, engine)
+    runner.complete_task(workflow, runner.ready_user_tasks(workflow)[0].task_id, form)
+    updated = conn.execute("UPDATE process_instance SET state = ?, lock_version = ? WHERE id = ? AND lock_version = ?",
+                           (state.dump_state(workflow), version + 1, instance_id, version)).rowcount
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - began
+    assert updated == 1
+    return elapsed
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench_engine_step_") as tmp:
+        app = build_app(Path(tmp))
+        with app.app_context():
+            scene = build_scene()
+            definition = definitions.latest("unit_superior_change")
+            assert definition is not None
+            parsed = definitions.parsed(definition)
+            db.session.remove()
+        engine = build_script_engine()
+        clients = {"review": signed_in(app, scene["reviewer"]), "correct": signed_in(app, scene["unit_admin"])}
+        raw = sqlite3.connect(Path(tmp) / "bench.db", isolation_level=None)
+        raw.execute("PRAGMA busy_timeout=5000")
+
+        bare, app_times, engine_only, statuses = [], [], [], []
+        for life in range(LIVES):
+            with app.app_context():
+                app_instance = start_instance(scene, 2 * life + 1)
+                bare_instance = start_instance(scene, 2 * life + 2)
+                db.session.remove()
+            blob = raw.execute("SELECT state FROM process_instance WHERE id = ?", (bare_instance,)).fetchone()[0]
+            for step in range(LIFE_REQUESTS):
+                kind, form = ("review", REVIEW_FORM) if step % 2 == 0 else ("correct", CORRECTION_FORM)
+                # Engine only, on a copy of the bare instance's blob (nothing saved).
+                began = time.perf_counter()
+                workflow = state.load_state(blob, parsed, engine)
+                runner.complete_task(workflow, runner.ready_user_tasks(workflow)[0].task_id, form)
+                state.dump_state(workflow)
+                engine_only.append(time.perf_counter() - began)
+
+                bare.append(bare_step(raw, parsed, engine, bare_instance, form))
+                blob = raw.execute("SELECT state FROM process_instance WHERE id = ?", (bare_instance,)).fetchone()[0]
+
+                with app.app_context():
+                    task_id = open_task_id(app_instance)
+                began = time.perf_counter()
+                response = clients[kind].post(f"/inbox/tasks/{task_id}", data=form)
+                app_times.append(time.perf_counter() - began)
+                statuses.append(response.status_code)
+        raw.close()
+        if set(statuses) != {302}:
+            raise SystemExit(f"the endpoint did not answer 302 every time: {sorted(set(statuses))}")
+
+    figures = {
+        "benchmark": "engine_step",
+        "diagram": "unit_superior_change (+ unit_review)",
+        "steps": len(app_times),
+        "bare_ms": ms(statistics.median(bare)),
+        "app_ms": ms(statistics.median(app_times)),
+        "ratio": round(statistics.median(app_times) / statistics.median(bare), 2),
+        "bare_p90_ms": ms(statistics.quantiles(bare, n=10)[-1]),
+        "app_p90_ms": ms(statistics.quantiles(app_times, n=10)[-1]),
+        "engine_only_ms": ms(statistics.median(engine_only)),
+    }
+    print(f"bare step (SELECT blob + load + complete + engine steps + dump + UPDATE + COMMIT), median of "
+          f"{len(bare)}: {figures['bare_ms']} ms (p90 {figures['bare_p90_ms']} ms); engine alone "
+          f"{figures['engine_only_ms']} ms")
+    print(f"app step (POST /inbox/tasks/<id> through the test client, 302): {figures['app_ms']} ms "
+          f"(p90 {figures['app_p90_ms']} ms)")
+    print(f"ratio app / bare: {figures['ratio']} (target ≤ 2.0)")
+    print(json.dumps(figures, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

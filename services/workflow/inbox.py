@@ -1,0 +1,386 @@
+"""待办事项: the staff's 待办 / 已办 lists, their counts, the task page and batch outcomes (FEATURES P2, B5, M1).
+
+Rules (S 1.2.1 首页 待办事项; S 1.2.3.1 本单位人员审核; DESIGN §2 "Inbox projection"):
+- 待办 are the open tasks the user is a candidate of; 已办 the tasks the user completed. Both lists are the
+  user's own, so they need no unit scope beyond the candidate rows written by services.audit_chain.
+- Every query here reads the projection (human_task + candidates + trail) and never deserializes a workflow.
+- Counts stop at COUNT_CAP per bucket: an exact count of a 33,000-task bucket costs milliseconds (DESIGN §6),
+  and nobody acts on the difference between 10,000 and 10,400; pages show "10000+".
+- Business type names come from admin_config/audit_items.yaml (`business_types`), else the process's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from math import ceil
+from typing import Any, Literal, TypedDict
+
+from sqlalchemy import ColumnElement, Select, func, or_, select, true
+
+from app.extensions import db
+from app.models import Unit, User
+from app.models.workflow import (
+    HumanTask,
+    HumanTaskCandidate,
+    ProcessDefinition,
+    ProcessInstance,
+    WorkflowEvent,
+)
+from services import access, audit_chain
+from services.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from services.workflow import forms, instances
+
+COUNT_CAP = 10_000
+MAX_PER_PAGE = 100
+BATCH_LIMIT = 100
+BATCH_DECISIONS = ("pass", "return", "reject")
+MAX_ID = 2**31 - 1  # the largest primary key an INTEGER column holds on PostgreSQL
+Tab = Literal["todo", "done"]
+TABS: tuple[Tab, ...] = ("todo", "done")
+
+
+def count_label(count: int) -> str:
+    """A capped count as shown to people: "10000+" past the cap."""
+    return f"{COUNT_CAP}+" if count > COUNT_CAP else str(count)
+
+
+def business_type_names() -> dict[str, str]:
+    """业务类型 → name: the process names (the newest version wins), overridden by the YAML mapping."""
+    rows = db.session.execute(
+        select(ProcessDefinition.process_id, ProcessDefinition.name).order_by(ProcessDefinition.version))
+    names = {process_id: name for process_id, name in rows}
+    names.update(audit_chain.business_type_names())
+    return names
+
+
+# --- lists ----------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InboxFilters:
+    business_type: str = ""
+    keyword: str = ""  # matches the title or the applicant's name
+    unit_id: int | None = None  # the business record's unit, with its subordinates
+    created_from: date | None = None
+    created_to: date | None = None  # inclusive
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    id: int
+    instance_id: int
+    title: str
+    business_type: str
+    task_name: str
+    level_no: int | None
+    unit_name: str  # the business record's unit (申请单位)
+    applicant_name: str
+    created_at: datetime
+    completed_at: datetime | None
+    decision: str
+    status: str
+    batchable: bool  # its form has a 审核结果 (decision) field, so 批量通过 / 退回 / 不通过 apply
+
+    @property
+    def decision_label(self) -> str:
+        return instances.ACTION_LABELS.get(self.decision, self.decision)
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    """One page of a list; the attributes macros.pager reads. `total` is capped (COUNT_CAP + 1 = more)."""
+
+    items: list[InboxItem]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def total_label(self) -> str:
+        return count_label(self.total)
+
+    @property
+    def pages(self) -> int:
+        return max(ceil(self.total / self.per_page), 1)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int | None:
+        return self.page - 1 if self.has_prev else None
+
+    @property
+    def next_num(self) -> int | None:
+        return self.page + 1 if self.has_next else None
+
+    def iter_pages(self, left_edge: int = 2, left_current: int = 2, right_current: int = 4,
+                   right_edge: int = 2) -> Iterator[int | None]:
+        """Page numbers with None for the gaps, as Flask-SQLAlchemy's Pagination does."""
+        last = 0
+        for number in range(1, self.pages + 1):
+            if (number <= left_edge or self.page - left_current <= number <= self.page + right_current
+                    or number > self.pages - right_edge):
+                if last + 1 != number:
+                    yield None
+                yield number
+                last = number
+
+
+def _todo_bucket(user: User) -> list[ColumnElement[bool]]:
+    # The candidate rows carry the task's is_open, business_type and created_at, so the 待办 bucket, its type
+    # filter, its order and its counts are ranges of ix_human_task_candidate_inbox(_type) (issue #3).
+    return [HumanTaskCandidate.user_id == user.id, HumanTaskCandidate.is_open == true()]
+
+
+def _done_bucket(user: User) -> list[ColumnElement[bool]]:
+    return [HumanTask.completed_by_id == user.id]  # ix_human_task_done, in completed_at order
+
+
+def _filtered(stmt: Select[Any], filters: InboxFilters, tab: Tab) -> Select[Any]:
+    """The filters; 待办's type and date filters name the candidate's copies, so the index range serves them."""
+    typed, created = ((HumanTaskCandidate.business_type, HumanTaskCandidate.created_at) if tab == "todo"
+                      else (HumanTask.business_type, HumanTask.created_at))
+    if filters.business_type:
+        stmt = stmt.where(typed == filters.business_type)
+    if filters.keyword:
+        stmt = stmt.where(or_(HumanTask.title.contains(filters.keyword, autoescape=True),
+                              HumanTask.applicant_name.contains(filters.keyword, autoescape=True)))
+    if filters.unit_id is not None:
+        unit = db.session.get(Unit, filters.unit_id)
+        subtree = select(Unit.id).where(Unit.path.startswith(unit.path, autoescape=True)) if unit else None
+        stmt = stmt.where(ProcessInstance.unit_id.in_(subtree) if subtree is not None else HumanTask.id.is_(None))
+    if filters.created_from:
+        stmt = stmt.where(created >= datetime.combine(filters.created_from, datetime.min.time()))
+    if filters.created_to:
+        # The whole last day, without computing the day after (which overflows at 9999-12-31).
+        stmt = stmt.where(created <= datetime.combine(filters.created_to, time.max))
+    return stmt
+
+
+def inbox_page(user: User, tab: Tab, filters: InboxFilters, page: int = 1, per_page: int = 20,
+               counts: TabCounts | None = None) -> InboxPage:
+    """One page of 待办 (newest received first) or 已办 (newest handled first): two queries, any size.
+
+    Both walk an index in the list's order and stop after the page; only the page's rows are joined to their
+    task, instance and unit. The count joins the task or the instance only when a filter names them, and is
+    taken from `counts` (the tab badges of the same request) when the list is unfiltered."""
+    page, per_page = max(page, 1), min(max(per_page, 1), MAX_PER_PAGE)
+    needs_task = bool(filters.keyword) or filters.unit_id is not None
+    if tab == "todo":
+        rows_stmt = (select(HumanTask, Unit.name).select_from(HumanTaskCandidate)
+                     .join(HumanTask, HumanTask.id == HumanTaskCandidate.task_id).where(*_todo_bucket(user)))
+        count_stmt = select(HumanTaskCandidate.task_id).where(*_todo_bucket(user))
+        if needs_task:
+            count_stmt = count_stmt.join(HumanTask, HumanTask.id == HumanTaskCandidate.task_id)
+        order: tuple[ColumnElement[Any], ...] = (HumanTaskCandidate.created_at.desc(),
+                                                 HumanTaskCandidate.task_id.desc())
+    else:
+        rows_stmt = select(HumanTask, Unit.name).where(*_done_bucket(user))
+        count_stmt = select(HumanTask.id).where(*_done_bucket(user))
+        order = (HumanTask.completed_at.desc(), HumanTask.id.desc())
+    rows_stmt = (rows_stmt.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                 .outerjoin(Unit, Unit.id == ProcessInstance.unit_id))
+    if filters.unit_id is not None:
+        count_stmt = count_stmt.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+    rows = db.session.execute(_filtered(rows_stmt, filters, tab).order_by(*order)
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    if counts is not None and filters == InboxFilters():
+        total = counts["todo_total"] if tab == "todo" else counts["done_total"]
+    else:
+        total = db.session.scalar(_capped_count(_filtered(count_stmt, filters, tab))) or 0
+    return InboxPage([_item(task, unit_name) for task, unit_name in rows], page, per_page, total)
+
+
+def _capped_count(stmt: Select[tuple[int]]) -> Select[tuple[int]]:
+    return select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())
+
+
+def _item(task: HumanTask, unit_name: str | None) -> InboxItem:
+    return InboxItem(
+        id=task.id, instance_id=task.instance_id, title=task.title, business_type=task.business_type,
+        task_name=task.name, level_no=task.level_no, unit_name=unit_name or "", applicant_name=task.applicant_name,
+        created_at=task.created_at, completed_at=task.completed_at, decision=task.decision, status=task.status,
+        batchable=_has_decision(task.form_key),
+    )
+
+
+def _has_decision(form_key: str) -> bool:
+    try:
+        return any(field.name == "decision" for field in forms.load_form(form_key).fields)
+    except forms.FormDefinitionError:
+        return False
+
+
+class TabCounts(TypedDict):
+    todo: dict[str, int]  # business type → open tasks (capped); types without tasks are left out
+    todo_total: int
+    done_total: int
+
+
+def tab_counts(user: User) -> TabCounts:
+    """待办 per business type, all 待办 and all 已办 — capped, in one round trip."""
+    types = sorted(business_type_names())
+
+    def capped(stmt: Select[tuple[int]]) -> ColumnElement[int]:
+        return _capped_count(stmt).scalar_subquery()
+
+    # Each count reads at most COUNT_CAP + 1 entries of one index range (candidate per type, candidate, done).
+    todo = select(HumanTaskCandidate.task_id).where(*_todo_bucket(user))
+    columns = [capped(todo.where(HumanTaskCandidate.business_type == t)) for t in types]
+    columns += [capped(todo), capped(select(HumanTask.id).where(*_done_bucket(user)))]
+    counts = list(db.session.execute(select(*columns)).one())
+    return TabCounts(todo={t: n for t, n in zip(types, counts, strict=False) if n},
+                     todo_total=counts[-2], done_total=counts[-1])
+
+
+def unit_filter_choices(user: User, limit: int = 300) -> list[tuple[int, str]]:
+    """The 单位 filter offers the user's unit and its direct subordinates (each with its own subordinates)."""
+    rows = db.session.execute(select(Unit.id, Unit.name).where(
+        (Unit.id == user.unit_id) | (Unit.parent_id == user.unit_id)).order_by(Unit.depth, Unit.name).limit(limit))
+    return [(unit_id, name) for unit_id, name in rows]
+
+
+# --- the task page --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Handled:
+    """Who completed a task, and how: told to someone whose attempt lost the race (HTTP 409)."""
+
+    name: str
+    at: datetime | None
+    decision: str
+
+    @property
+    def summary(self) -> str:
+        when = f"于 {self.at:%Y-%m-%d %H:%M} " if self.at else ""
+        return f"已由 {self.name} {when}办理（{instances.ACTION_LABELS.get(self.decision, self.decision)}）"
+
+
+def handled_by(task_id: int) -> Handled | None:
+    row = db.session.execute(
+        select(User.name, HumanTask.completed_at, HumanTask.decision)
+        .join(User, User.id == HumanTask.completed_by_id).where(HumanTask.id == task_id)).first()
+    return Handled(row[0], row[1], row[2]) if row else None
+
+
+def conflict_message(task_id: int, exc: ServiceError) -> str:
+    handled = handled_by(task_id)
+    return f"{exc.message}：{handled.summary}" if handled else exc.message
+
+
+@dataclass(frozen=True)
+class TaskDetail:
+    task: HumanTask
+    instance: ProcessInstance
+    unit: Unit | None  # the business record's unit
+    business_type_name: str
+    form: forms.FormDefinition
+    can_act: bool  # open, and the user is one of its candidates
+    trail: list[WorkflowEvent]
+    handled: Handled | None
+
+
+def open_task(actor: User, task_id: int) -> TaskDetail:
+    """Everything the task page shows; 404 / 403 as services.workflow.instances.load_task_for decides."""
+    task = instances.load_task_for(actor, task_id)
+    instance = task.instance
+    return TaskDetail(
+        task=task, instance=instance, unit=db.session.get(Unit, instance.unit_id) if instance.unit_id else None,
+        business_type_name=business_type_names().get(task.business_type, task.business_type),
+        form=forms.load_form(task.form_key),
+        can_act=task.status == "open" and instances.is_candidate(task, actor),
+        trail=instances.trail(instance.id), handled=handled_by(task.id) if task.status == "done" else None,
+    )
+
+
+# --- 查看经办流程 of an instance ------------------------------------------------------------------------------
+
+def trail_instance_for(actor: User, instance_id: int) -> ProcessInstance:
+    """The instance whose 查看经办流程 `actor` may read, else 404 (ids of others' business cannot be probed).
+
+    Readers: platform administrators; whoever started the instance, is or was a candidate of one of its tasks,
+    or completed one; and staff holding 待办事项 (inbox.view) in the instance's unit or a unit above it —
+    逐级管理 (S 1.1.2): a superior follows its subordinates' business, never the other way round.
+    """
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound("流程实例不存在")
+    if actor.is_platform_admin or instance.started_by_id == actor.id:
+        return instance
+    tasks = select(HumanTask.id).where(HumanTask.instance_id == instance.id)
+    took_part = db.session.scalar(select(
+        select(HumanTaskCandidate.task_id).where(HumanTaskCandidate.user_id == actor.id,
+                                                 HumanTaskCandidate.task_id.in_(tasks)).exists()
+        | select(HumanTask.id).where(HumanTask.instance_id == instance.id,
+                                     HumanTask.completed_by_id == actor.id).exists()))
+    if took_part:
+        return instance
+    unit = db.session.get(Unit, instance.unit_id) if instance.unit_id else None
+    if unit is not None and access.has_permission(actor, "inbox.view") and unit.is_within(actor.unit):
+        return instance
+    raise NotFound("流程实例不存在")
+
+
+# --- 批量通过 / 批量退回 / 批量不通过 ------------------------------------------------------------------------
+
+BATCH_LABELS = {"done": "完成", "taken": "已被他人处理", "refused": "拒绝"}
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    task_id: int
+    title: str
+    status: Literal["done", "taken", "refused"]
+    reason: str = ""
+
+    @property
+    def label(self) -> str:
+        return BATCH_LABELS[self.status]
+
+
+def batch_task_ids(raw: list[str]) -> list[int]:
+    """The selected task ids, in order, without repeats; refuses a malformed or oversized selection."""
+    ids: list[int] = []
+    for value in raw:
+        # ASCII digits of an id the database can hold: "²" passes str.isdigit, and 10**20 overflows a driver.
+        if not value.strip().isascii() or not value.strip().isdigit() or int(value) > MAX_ID:
+            raise InvalidInput("待办选择有误，请刷新后重试", field="task_ids")
+        if int(value) not in ids:
+            ids.append(int(value))
+    if not ids:
+        raise InvalidInput("请至少选择一条待办", field="task_ids")
+    if len(ids) > BATCH_LIMIT:
+        raise InvalidInput(f"一次最多批量办理 {BATCH_LIMIT} 条待办", field="task_ids")
+    return ids
+
+
+def batch_form_data(actor: User, task_id: int, decision: str, opinion: str) -> dict[str, str]:
+    """The form data one task of a batch is completed with; only forms with a 审核结果 can be batched."""
+    if decision not in BATCH_DECISIONS:
+        raise InvalidInput("审核结果：选项无效", field="decision")
+    task = instances.load_task_for(actor, task_id)
+    if not _has_decision(task.form_key):
+        raise InvalidInput(f"「{task.name}」不能批量办理，请打开后逐条办理")
+    return {"decision": decision, "opinion": opinion}
+
+
+def completed_outcome(task: HumanTask) -> BatchOutcome:
+    return BatchOutcome(task.id, task.title, "done")
+
+
+def refused_outcome(actor: User, task_id: int, exc: ServiceError) -> BatchOutcome:
+    """Why one task of a batch was not completed; the title only when the actor may see the task."""
+    task = db.session.get(HumanTask, task_id)
+    visible = task is not None and not isinstance(exc, NotFound | Forbidden)
+    title = task.title if task is not None and visible else ""
+    if isinstance(exc, Conflict) and task is not None and task.status != "open":
+        handled = handled_by(task_id)
+        return BatchOutcome(task_id, title, "taken", handled.summary if handled else exc.message)
+    return BatchOutcome(task_id, title, "refused", exc.message)
