@@ -88,13 +88,18 @@ def register_cli(app: Flask) -> None:
 def print_logins() -> None:
     from sqlalchemy import select
 
-    from app.models import User
+    from app.models import Applicant, User
 
     password = demo.demo_password(_config_dir())
     users = db.session.scalars(
         select(User).where((User.is_unit_admin.is_(True)) | (User.is_platform_admin.is_(True))).order_by(User.id)
     ).all()
-    click.echo("演示账号（密码均为 %s）：" % password)
+    click.echo(f"演示账号（密码均为 {password}）：")
     for user in users:
         role = "平台管理员" if user.is_platform_admin else "超级管理员"
         click.echo(f"  {user.username:<12} {role:<6} {user.unit.name}")
+    applicants = db.session.scalars(select(Applicant).order_by(Applicant.id).limit(20)).all()
+    if applicants:
+        click.echo("申报人账号（/applicant/login，证件号码或手机号码登录，密码同上）：")
+    for applicant in applicants:
+        click.echo(f"  {applicant.id_number}  {applicant.phone}  {applicant.name}  {applicant.unit.name}")

@@ -6,6 +6,9 @@ Rules:
   (逐级管理, S 1.1.2: a superior sees and manages its subordinates, never its superiors or siblings);
   scope `platform` belongs to the province's platform administrators alone.
 - Disabled accounts and units that are not active have no permissions.
+- A permission with `unit_types` means something only in units of those types (黑名单管理 belongs to 人社部门,
+  H 1.21): elsewhere nobody holds it, not even the 超级管理员.
+- Individual applicants (申报人, app.models.Applicant) hold no staff permission at all.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from sqlalchemy import Select, select
 
 from app.models import Unit, User
@@ -29,6 +31,10 @@ class PermissionDef:
     name: str
     menu: str
     scope: str
+    unit_types: tuple[str, ...] = ()
+
+    def applies_to(self, unit: Unit) -> bool:
+        return not self.unit_types or unit.unit_type_code in self.unit_types
 
 
 PERMISSIONS_FILE = Path(__file__).resolve().parent.parent / "admin_config" / "permissions.yaml"
@@ -39,7 +45,8 @@ def registry() -> dict[str, PermissionDef]:
     """The permission registry: admin_config/permissions.yaml, mirrored into the permission table."""
     raw = yaml.safe_load(PERMISSIONS_FILE.read_text(encoding="utf-8"))
     return {
-        item["code"]: PermissionDef(item["code"], item["name"], menu["menu"], item.get("scope", "unit"))
+        item["code"]: PermissionDef(item["code"], item["name"], menu["menu"], item.get("scope", "unit"),
+                                    tuple(item.get("unit_types", ())))
         for menu in raw["menus"]
         for item in menu["permissions"]
     }
@@ -51,16 +58,17 @@ def permission_scopes() -> dict[str, str]:
 
 def effective_codes(user: User) -> set[str]:
     """Every permission code the user holds, regardless of target unit."""
-    if not user.enabled:
+    if not isinstance(user, User) or not user.enabled:
         return set()
     scopes = permission_scopes()
     if user.is_platform_admin:
         return set(scopes)
     if user.unit.status != "active":
         return set()
-    if user.is_unit_admin:
-        return {code for code, scope in scopes.items() if scope != "platform"}
-    return {code for code in user.permission_codes if scopes.get(code) != "platform"}
+    held = scopes.keys() if user.is_unit_admin else user.permission_codes
+    perms = registry()
+    return {code for code in held
+            if code in perms and perms[code].scope != "platform" and perms[code].applies_to(user.unit)}
 
 
 def has_permission(user: User | Any, code: str, unit: Unit | None = None) -> bool:

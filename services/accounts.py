@@ -191,6 +191,9 @@ def save_role(actor: User, unit: Unit, role: Role | None, name: str, description
     platform = [c for c in codes if registry[c].scope == "platform"]
     if platform:
         raise InvalidInput("权限：省级平台权限不能授予单位角色", field="permissions")
+    foreign = [registry[c].name for c in codes if not registry[c].applies_to(unit)]
+    if foreign:
+        raise InvalidInput(f"权限：{'、'.join(foreign)} 不适用于本单位类型", field="permissions")
     clash = db.session.scalar(
         select(Role.id).where(Role.unit_id == unit.id, Role.name == name, Role.id != (role.id if role else -1))
     )

@@ -1,4 +1,5 @@
-"""The demo organisation (admin_config/demo.yaml): a realistic Sichuan unit tree with staff and roles.
+"""The demo organisation (admin_config/demo.yaml): a realistic Sichuan unit tree with staff and roles,
+and a few individual applicants with their profiles.
 
 Subordinates are created through services.units.create_subordinate by their superior's administrator,
 so the demo exercises the same rules as the 新增下级单位 pages.
@@ -14,9 +15,10 @@ import yaml
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Role, Unit, User
+from app.models import Applicant, ApplicantEducation, ApplicantWork, Role, Title, Unit, User
 from services import accounts, units
 from services.reference_data import default_roles
+from services.validation import id_number_birth_date, id_number_gender, normalize_id_number
 
 
 def seed_demo(config_dir: Path) -> list[tuple[str, str, str]] | None:
@@ -68,7 +70,36 @@ def seed_demo(config_dir: Path) -> list[tuple[str, str, str]] | None:
         logins.insert(0, (root.name, platform["username"], "平台管理员"))
         create_children(root, admin, spec.get("children", []))
     db.session.flush()
+    for spec in demo.get("applicants", []):
+        applicant = _demo_applicant(spec, password_hash)
+        logins.append((applicant.unit.name, applicant.id_number, "申报人"))
     return logins
+
+
+def _demo_applicant(spec: dict[str, Any], password_hash: str) -> Applicant:
+    """A registered applicant with a filled-in profile (H 一 个人信息)."""
+    id_number = normalize_id_number(str(spec["id_number"]))
+    unit = db.session.scalar(select(Unit).where(Unit.name == spec["unit"]))
+    assert unit is not None, f"demo.yaml: applicant unit {spec['unit']} is not a demo unit"
+    applicant = Applicant(
+        name=spec["name"], id_number=id_number, gender=id_number_gender(id_number),
+        birth_date=id_number_birth_date(id_number), phone=str(spec["phone"]), unit_id=unit.id, unit=unit,
+        ethnicity=spec.get("ethnicity"), political_status=spec.get("political_status"),
+        work_start_date=spec.get("work_start_date"), specialty=spec.get("specialty"),
+        password_hash=password_hash, session_token=secrets.token_hex(8),
+    )
+    if title := spec.get("title"):
+        applicant.title_id = db.session.scalar(
+            select(Title.id).where(Title.series_code == title["series"], Title.name == title["name"]))
+        applicant.title_obtained_on = title["obtained_on"]
+        applicant.title_method = title["method"]
+        applicant.title_certificate_no = title.get("certificate_no")
+    applicant.educations = [ApplicantEducation(**{k: str(v) if k == "certificate_no" else v for k, v in e.items()})
+                            for e in spec.get("educations", [])]
+    applicant.work_history = [ApplicantWork(**w) for w in spec.get("work", [])]
+    db.session.add(applicant)
+    db.session.flush()
+    return applicant
 
 
 def demo_password(config_dir: Path) -> str:

@@ -21,10 +21,10 @@ bp = Blueprint("roles", __name__, url_prefix="/roles")
 
 
 def _grantable() -> list[tuple[str, list[access.PermissionDef]]]:
-    """Permissions grouped by menu, without platform-only ones (a unit cannot grant those)."""
+    """Permissions grouped by menu, without platform-only ones or ones for other unit types (not grantable)."""
     groups: dict[str, list[access.PermissionDef]] = {}
     for perm in access.registry().values():
-        if perm.scope != "platform":
+        if perm.scope != "platform" and perm.applies_to(current_user.unit):
             groups.setdefault(perm.menu, []).append(perm)
     return list(groups.items())
 
