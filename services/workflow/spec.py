@@ -31,6 +31,7 @@ from services.errors import InvalidInput
 
 __all__ = [
     "DiagramError",
+    "REGISTRY",
     "ParsedProcess",
     "called_process_ids",
     "clear_cache",
@@ -53,6 +54,7 @@ _XML_PARSER = etree.XMLParser(
 )
 _BPMN_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
 _REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+REGISTRY = _REGISTRY  # the converters SpiffWorkflow's SpecDiff compares task specs with (version comparison)
 
 
 class DiagramError(InvalidInput):
