@@ -38,7 +38,18 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     web.init_app(app)
     register_blueprints(app)
     register_cli(app)
+    _bind_business_operations()
     return app
+
+
+def _bind_business_operations() -> None:
+    """Bind the operations the diagrams in bpmn/ declare (services/workflow/scripting.py) to the services."""
+    from services import committee_filing, experts, registration, superior_change
+
+    registration.register_operations()
+    superior_change.register_operations()
+    committee_filing.register_operations()
+    experts.register_operations()
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -20,6 +20,8 @@ class MenuItem:
 
 MENU: list[tuple[str, list[MenuItem]]] = [
     ("首页", [MenuItem("首页", "home.index", "home.view", "house")]),
+    ("待办事项", [MenuItem("待办事项", "inbox.index", "inbox.view", "inbox"),
+              MenuItem("常用意见设置", "inbox.opinions", "inbox.view", "chat-left-text")]),
     (
         "单位管理",
         [
@@ -27,14 +29,27 @@ MENU: list[tuple[str, list[MenuItem]]] = [
             MenuItem("下级单位信息管理", "units.subordinates", "unit.sub.view", "diagram-3"),
             MenuItem("工作人员管理", "staff.index", "staff.manage", "people"),
             MenuItem("角色管理", "roles.index", "role.manage", "person-badge"),
+            MenuItem("多岗审核配置", "audit_config.index", "audit.config", "list-ol"),
             MenuItem("操作日志", "audit.index", "audit_log.view", "journal-text"),
         ],
     ),
+    ("评委会管理", [MenuItem("评委会备案申报", "committees.index", "committee.filing", "people-fill"),
+               MenuItem("评委会备案审核", "committees.reviews", "committee_filing.review", "clipboard-check"),
+               MenuItem("专家库管理", "experts.index", "expert.manage", "person-vcard"),
+               MenuItem("专家库审核", "experts.reviews", "expert.review", "person-check"),
+               MenuItem("评委会查询", "committee_admin.query", "committee.query", "search"),
+               MenuItem("评委会管理", "committee_admin.index", "committee.manage", "gear")]),
+    ("申报管理", [MenuItem("黑名单管理", "blacklist.index", "blacklist.manage", "person-x"),
+              MenuItem("主管部门配置", "review_paths.assignments", "path.config", "signpost-split"),
+              MenuItem("审核路径配置", "review_paths.links", "path.config", "signpost-2"),
+              MenuItem("审核路径配置查询", "review_paths.simulate", "path.query", "search")]),
     (
         "系统管理",
         [
             MenuItem("职称树管理", "dictionary.series_list", "dict.manage", "diagram-2"),
             MenuItem("职称专业管理", "dictionary.specialties", "dict.manage", "list-nested"),
+            MenuItem("流程定义", "process_admin.index", "process.admin", "bezier2"),
+            MenuItem("流程实例", "process_admin.instance_list", "process.admin", "activity"),
         ],
     ),
 ]

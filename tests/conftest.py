@@ -8,7 +8,6 @@ commit cannot persist"). SQLite always; PostgreSQL when TEST_DATABASE_URL is set
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -19,16 +18,15 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from helpers import PASSWORD, region_id, serial, valid_credit_code, valid_id_number  # noqa: F401
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
 from app.extensions import db
 from app.models import Role, RolePermission, Unit, User
 from services import reference_data
-from services.validation import credit_code_check_char, id_number_check_char
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "Passw0rd2026"
 
 
 def _worker() -> str:
@@ -102,28 +100,6 @@ def client(app: Flask, database: Any) -> FlaskClient:
     return app.test_client()
 
 
-_counter = itertools.count(1)
-
-
-def valid_credit_code(prefix: str = "12", region: str = "510100") -> str:
-    body = f"{prefix}{region}{next(_counter):09d}"
-    return body + credit_code_check_char(body)
-
-
-def valid_id_number(birth: str = "19800101", region: str = "510104", sequence: int | None = None) -> str:
-    seq = sequence if sequence is not None else next(_counter) % 1000
-    body = f"{region}{birth}{seq:03d}"
-    return body + id_number_check_char(body)
-
-
-def region_id(code: str) -> int:
-    from app.models import Region
-
-    region = db.session.scalar(sa.select(Region).where(Region.code == code))
-    assert region is not None, code
-    return region.id
-
-
 @pytest.fixture
 def make_unit(database: Any) -> Callable[..., Unit]:
     """make_unit(parent=None, unit_type="declaring", region="510100B", name=None) → a unit with its path."""
@@ -132,7 +108,7 @@ def make_unit(database: Any) -> Callable[..., Unit]:
                 name: str | None = None, nature: str | None = None, status: str = "active") -> Unit:
         nature = nature or ("organ" if unit_type in ("hr", "competent") else "institution")
         prefix = {"organ": "11", "institution": "12", "enterprise": "91", "social": "51"}.get(nature, "12")
-        n = next(_counter)
+        n = serial()
         unit = Unit(name=name or f"测试单位{n}", credit_code=valid_credit_code(prefix), parent_id=parent.id if parent else None,
                     unit_type_code=unit_type, nature_code=nature, region_id=region_id(region), phone="028-86000000",
                     contact_name="联系人", depth=(parent.depth + 1) if parent else 0, status=status)
@@ -152,7 +128,7 @@ def make_user(database: Any) -> Callable[..., User]:
 
     def factory(unit: Unit, permissions: list[str] | None = None, admin: bool = False, platform: bool = False,
                 username: str | None = None, name: str = "测试用户", enabled: bool = True) -> User:
-        n = next(_counter)
+        n = serial()
         user = User(username=username or f"user{n}", password_hash=hash_password(PASSWORD), name=name,
                     phone="13800000000", unit_id=unit.id, is_unit_admin=admin, is_platform_admin=platform,
                     enabled=enabled, session_token=f"tok{n}")
@@ -172,6 +148,36 @@ def make_user(database: Any) -> Callable[..., User]:
 def login(client: FlaskClient) -> Callable[[User], FlaskClient]:
     def sign_in(user: User, password: str = PASSWORD) -> FlaskClient:
         response = client.post("/login", data={"username": user.username, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def make_applicant(database: Any) -> Callable[..., Any]:
+    """make_applicant(unit, name="张三", id_number=None, phone=None) → an applicant signing in with PASSWORD."""
+    from app.models import Applicant
+    from services.accounts import hash_password
+    from services.validation import id_number_birth_date, id_number_gender
+
+    def factory(unit: Unit, name: str = "张三", id_number: str | None = None, phone: str | None = None) -> Any:
+        n = serial()
+        number = id_number or valid_id_number(sequence=n % 1000)
+        applicant = Applicant(name=name, id_number=number, gender=id_number_gender(number),
+                              birth_date=id_number_birth_date(number), phone=phone or f"139{n:08d}",
+                              unit_id=unit.id, password_hash=hash_password(PASSWORD), session_token=f"atok{n}")
+        db.session.add(applicant)
+        db.session.flush()
+        return applicant
+
+    return factory
+
+
+@pytest.fixture
+def login_applicant(client: FlaskClient) -> Callable[..., FlaskClient]:
+    def sign_in(applicant: Any, password: str = PASSWORD) -> FlaskClient:
+        response = client.post("/applicant/login", data={"account": applicant.id_number, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return client
 

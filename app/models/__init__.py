@@ -1,9 +1,24 @@
 """SQLAlchemy models. Models import nothing from services."""
 
 from app.models.accounts import Permission, Role, RolePermission, User, UserRole
+from app.models.applicant import Applicant, ApplicantEducation, ApplicantWork
 from app.models.audit import AuditLog
+from app.models.blacklist import BlacklistEntry
+from app.models.committee import (
+    Committee,
+    CommitteeExpert,
+    CommitteeFee,
+    CommitteeFiling,
+    CommitteeFormingUnit,
+    CommitteeLevel,
+    CommitteeSpecialty,
+    Expert,
+    ExpertService,
+)
 from app.models.dictionary import Specialty, Title, TitleLevel, TitleSeries
 from app.models.org import Region, Unit, UnitNature, UnitType, UnitTypeGrant
+from app.models.registration import SuperiorChangeRequest, UnitRegistration
+from app.models.review_path import CompetentAssignment, ReviewPathLink
 from app.models.workflow import (
     AuditLevel,
     AuditLevelMember,
@@ -16,9 +31,23 @@ from app.models.workflow import (
 )
 
 __all__ = [
+    "Applicant",
+    "ApplicantEducation",
+    "ApplicantWork",
+    "BlacklistEntry",
     "AuditLevel",
     "AuditLevelMember",
     "CommonOpinion",
+    "CompetentAssignment",
+    "Committee",
+    "CommitteeExpert",
+    "CommitteeFee",
+    "CommitteeFiling",
+    "CommitteeFormingUnit",
+    "CommitteeLevel",
+    "CommitteeSpecialty",
+    "Expert",
+    "ExpertService",
     "HumanTask",
     "HumanTaskCandidate",
     "ProcessDefinition",
@@ -27,14 +56,17 @@ __all__ = [
     "AuditLog",
     "Permission",
     "Region",
+    "ReviewPathLink",
     "Role",
     "RolePermission",
     "Specialty",
+    "SuperiorChangeRequest",
     "Title",
     "TitleLevel",
     "TitleSeries",
     "Unit",
     "UnitNature",
+    "UnitRegistration",
     "UnitType",
     "UnitTypeGrant",
     "User",

@@ -6,7 +6,9 @@ Actors stand around one target unit (a 申报单位 under 乐山市人社局):
 - superior_admin: 超级管理员 of the target's superior (逐级管理: sees and manages its subordinates' units,
   but staff and roles stay each unit's own business);
 - unrelated_admin: 超级管理员 of another city's tree;
-- platform_admin: the province's platform administrator.
+- platform_admin: the province's platform administrator;
+- applicant: an individual applicant (申报人) working at the target unit. Applicants are kept out of every staff
+  page (app.auth): a GET goes to /applicant/ ("away"), anything else is 403; staff are 403 on applicant pages.
 Routes carrying <int:unit_id> / <int:user_id> / <int:role_id> are called with a record of the target unit.
 Signed-out requests go to /login; refusals are 403 (permission missing) or 404 (record outside one's scope,
 so that ids of other units cannot be probed); nothing answers 500.
@@ -16,40 +18,44 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from flask import g
-from flask.testing import FlaskClient
+from helpers import valid_credit_code, valid_id_number
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Role, RolePermission, Specialty, Title, Unit, User
+from app.models import (
+    Applicant,
+    ApplicantEducation,
+    ApplicantWork,
+    BlacklistEntry,
+    CommonOpinion,
+    HumanTask,
+    Role,
+    RolePermission,
+    Specialty,
+    SuperiorChangeRequest,
+    Title,
+    Unit,
+    User,
+)
 from services import access, audit_log
+from services.registration import Application, Submitted, Upload, submit_registration
+from services.workflow import instances
 
-ACTORS = ("signed_out", "member_with", "member_without", "superior_admin", "unrelated_admin", "platform_admin")
+ACTORS = ("signed_out", "member_with", "member_without", "superior_admin", "unrelated_admin", "platform_admin",
+          "applicant")
 OK, LOGIN, FORBIDDEN, NOT_FOUND = "ok", "login", "403", "404"
+AWAY = "away"  # sent to the applicant's home
+STAFF_ONLY = "staff only"  # for the applicant: AWAY on GET, FORBIDDEN otherwise
 SERIES = "higher_education_teacher"
 
 
-@pytest.fixture(autouse=True)
-def fresh_request_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each request starts as a real one does. The database fixture keeps one app context and one session for the
-    whole test, so flask.g (where Flask-Login caches the signed-in user) and the session's loaded rows would
-    otherwise carry over from one request, or one client, into the next."""
-    original = FlaskClient.open
-
-    def open_fresh(self: FlaskClient, *args: object, **kwargs: object) -> object:
-        vars(g).clear()
-        db.session.flush()
-        db.session.expire_all()
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(FlaskClient, "open", open_fresh)
-
-
 def expect(**outcomes: str) -> dict[str, str]:
+    outcomes.setdefault("applicant", STAFF_ONLY)
     assert set(outcomes) == set(ACTORS)
     return outcomes
 
@@ -71,6 +77,39 @@ OWN_UNIT = expect(signed_out=LOGIN, member_with=OK, member_without=FORBIDDEN, su
 # scope platform: a unit role naming the code grants nothing.
 PLATFORM = expect(signed_out=LOGIN, member_with=FORBIDDEN, member_without=FORBIDDEN, superior_admin=FORBIDDEN,
                   unrelated_admin=FORBIDDEN, platform_admin=OK)
+# A permission only 人社部门 hold (黑名单管理): the target, a 申报单位, holds it for nobody, its superior 人社局 does.
+HR_UNITS = expect(signed_out=LOGIN, member_with=FORBIDDEN, member_without=FORBIDDEN, superior_admin=OK,
+                  unrelated_admin=OK, platform_admin=OK)
+# …on a record the superior 人社局 added (scope subtree): another city's 人社局 cannot see it.
+HR_SUBTREE = expect(signed_out=LOGIN, member_with=FORBIDDEN, member_without=FORBIDDEN, superior_admin=OK,
+                    unrelated_admin=NOT_FOUND, platform_admin=OK)
+# The applicant's own pages: every staff account is refused.
+APPLICANT_ONLY = expect(signed_out=LOGIN, member_with=FORBIDDEN, member_without=FORBIDDEN, superior_admin=FORBIDDEN,
+                        unrelated_admin=FORBIDDEN, platform_admin=FORBIDDEN, applicant=OK)
+# Applicant sign-in and registration: open to visitors; a signed-in account is sent to its own home.
+# A registration submitted to the target (下级单位注册审核): its reviewers only; others cannot probe its id.
+REGISTRATION_REVIEWERS = expect(signed_out=LOGIN, member_with=OK, member_without=NOT_FOUND, superior_admin=NOT_FOUND,
+                                unrelated_admin=NOT_FOUND, platform_admin=OK)
+APPLICANT_ENTRY = expect(signed_out=OK, member_with=OK, member_without=OK, superior_admin=OK, unrelated_admin=OK,
+                         platform_admin=OK, applicant=AWAY)
+
+
+# A task of the target unit under review by its superior (World.inbox_records): its candidates act on it, a
+# platform administrator may look but not act, anyone else is refused (403; an unknown id is 404).
+TASK_CANDIDATES = expect(signed_out=LOGIN, member_with=FORBIDDEN, member_without=FORBIDDEN, superior_admin=OK,
+                         unrelated_admin=FORBIDDEN, platform_admin=OK)
+TASK_ACTORS = {**TASK_CANDIDATES, "platform_admin": FORBIDDEN}
+# 常用意见 belong to one user (the superior's administrator here); anyone else's id is 404.
+OWN_OPINION = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_without=FORBIDDEN, superior_admin=OK,
+                     unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND)
+
+
+# A committee formed by the target, authorized and filed by its superior (World.committee_records):
+# the forming unit's record (OWN_UNIT); the superior reviews it; nobody else may probe its ids.
+FILING_REVIEWERS = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_without=FORBIDDEN, superior_admin=OK,
+                          unrelated_admin=NOT_FOUND, platform_admin=OK)
+FORMING_OR_REVIEWING = expect(signed_out=LOGIN, member_with=OK, member_without=NOT_FOUND, superior_admin=OK,
+                              unrelated_admin=NOT_FOUND, platform_admin=OK)
 
 
 @dataclass(frozen=True)
@@ -107,6 +146,15 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/roles/<int:role_id>/edit": both("role.manage", OWN_UNIT),
     "/roles/<int:role_id>/delete": {"POST": Entry("role.manage", OWN_UNIT)},
     "/audit-log/": {"GET": Entry("audit_log.view", HOLDER)},
+    "/inbox/": {"GET": Entry("inbox.view", HOLDER)},
+    "/inbox/batch": {"POST": Entry("inbox.view", HOLDER)},
+    "/inbox/tasks/<int:task_id>": {"GET": Entry("inbox.view", TASK_CANDIDATES), "POST": Entry("inbox.view", TASK_ACTORS)},
+    "/inbox/tasks/<int:task_id>/diagram.xml": {"GET": Entry("inbox.view", TASK_CANDIDATES)},
+    "/inbox/instances/<int:instance_id>/trail": {"GET": Entry("inbox.view", SUBTREE)},
+    "/inbox/opinions": both("inbox.view", HOLDER),
+    "/inbox/opinions/<int:opinion_id>/edit": {"POST": Entry("inbox.view", OWN_OPINION)},
+    "/inbox/opinions/<int:opinion_id>/delete": {"POST": Entry("inbox.view", OWN_OPINION)},
+    "/inbox/opinions/<int:opinion_id>/move": {"POST": Entry("inbox.view", OWN_OPINION)},
     "/dictionary/series": {"GET": Entry("dict.manage", PLATFORM)},
     "/dictionary/series/new": both("dict.manage", PLATFORM),
     "/dictionary/series/<code>": {"GET": Entry("dict.manage", PLATFORM)},
@@ -120,6 +168,99 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/dictionary/specialties/<int:specialty_id>/edit": both("dict.manage", PLATFORM),
     "/dictionary/specialties/<int:specialty_id>/<any(enable, disable):action>": {
         "POST": Entry("dict.manage", PLATFORM)},
+    "/applicant/register": both("home.view", APPLICANT_ENTRY),
+    "/applicant/login": both("home.view", APPLICANT_ENTRY),
+    "/applicant/units": {"GET": Entry("home.view", expect(**{**PUBLIC, "applicant": OK}), "q=医院")},
+    "/applicant/logout": {"POST": Entry("home.view", APPLICANT_ONLY)},
+    "/applicant/password": both("home.view", APPLICANT_ONLY),
+    "/applicant/": {"GET": Entry("home.view", APPLICANT_ONLY)},
+    "/applicant/profile": {"GET": Entry("home.view", APPLICANT_ONLY)},
+    "/applicant/profile/basic": both("home.view", APPLICANT_ONLY),
+    "/applicant/profile/title": both("home.view", APPLICANT_ONLY),
+    "/applicant/educations/new": both("home.view", APPLICANT_ONLY),
+    "/applicant/educations/<int:education_id>/edit": both("home.view", APPLICANT_ONLY),
+    "/applicant/educations/<int:education_id>/delete": {"POST": Entry("home.view", APPLICANT_ONLY)},
+    "/applicant/work/new": both("home.view", APPLICANT_ONLY),
+    "/applicant/work/<int:work_id>/edit": both("home.view", APPLICANT_ONLY),
+    "/applicant/work/<int:work_id>/delete": {"POST": Entry("home.view", APPLICANT_ONLY)},
+    "/blacklist/": {"GET": Entry("blacklist.manage", HR_UNITS)},
+    "/blacklist/new": both("blacklist.manage", HR_UNITS),
+    "/blacklist/people": {"GET": Entry("blacklist.manage", HR_UNITS, "q=张")},
+    "/blacklist/export": {"GET": Entry("blacklist.manage", HR_UNITS)},
+    "/blacklist/<int:entry_id>": {"GET": Entry("blacklist.manage", HR_SUBTREE)},
+    "/blacklist/<int:entry_id>/edit": both("blacklist.manage", HR_SUBTREE),
+    "/blacklist/<int:entry_id>/lift": both("blacklist.manage", HR_SUBTREE),
+    "/register": both("home.view", PUBLIC),
+    "/register/superiors": {"GET": Entry("home.view", PUBLIC, "q=乐山")},
+    "/register/regions.json": {"GET": Entry("home.view", PUBLIC)},
+    "/register/status": both("home.view", PUBLIC, "token={registration_token}"),
+    "/register/licence": {"GET": Entry("home.view", PUBLIC, "token={registration_token}")},
+    "/registrations/<int:registration_id>/licence": {"GET": Entry("registration.review", REGISTRATION_REVIEWERS)},
+    "/audit-config/": {"GET": Entry("audit.config", HOLDER, "item={item_type}")},
+    "/audit-config/<item_type>": {"POST": Entry("audit.config", HOLDER)},
+    "/audit-config/<item_type>/clear": {"POST": Entry("audit.config", HOLDER)},
+    "/units/own/superior-change": {"POST": Entry("unit.self.edit", HOLDER)},
+    "/units/own/superior-change/resubmit": {"POST": Entry("unit.self.edit", HOLDER)},
+    "/process-admin/": {"GET": Entry("process.admin", PLATFORM)},
+    "/process-admin/upload": {"POST": Entry("process.admin", PLATFORM)},
+    "/process-admin/<process_id>/v<int:version>.bpmn": {"GET": Entry("process.admin", PLATFORM)},
+    "/process-admin/<process_id>/compare": {"GET": Entry("process.admin", PLATFORM)},
+    "/process-admin/<process_id>/v<int:version>/edit": {"GET": Entry("process.admin", PLATFORM)},
+    "/process-admin/<process_id>/deploy": {"POST": Entry("process.admin", PLATFORM)},
+    "/process-admin/<process_id>/v<int:version>/migrate": {"POST": Entry("process.admin", PLATFORM)},
+    "/process-admin/instances": {"GET": Entry("process.admin", PLATFORM, "process_id={process_id}&status=running")},
+    "/process-admin/instances/<int:instance_id>": {"GET": Entry("process.admin", PLATFORM)},
+    "/process-admin/instances/<int:instance_id>/<any(suspend, resume, terminate):operation>": {
+        "POST": Entry("process.admin", PLATFORM)},
+    "/process-admin/instances/<int:instance_id>/migrate": {"POST": Entry("process.admin", PLATFORM)},
+    "/committees/": {"GET": Entry("committee.filing", HOLDER)},
+    "/committees/new": both("committee.filing", HOLDER),
+    "/committees/<int:committee_id>": {"GET": Entry("committee.filing", OWN_UNIT)},
+    "/committees/<int:committee_id>/edit": both("committee.filing", OWN_UNIT),
+    "/committees/<int:committee_id>/library": {"POST": Entry("committee.filing", OWN_UNIT)},
+    "/committees/<int:committee_id>/file": {"POST": Entry("committee.filing", OWN_UNIT)},
+    "/committees/filings/<int:filing_id>/request": {"GET": Entry("committee.filing", FORMING_OR_REVIEWING)},
+    "/committees/reviews": {"GET": Entry("committee_filing.review", HOLDER)},
+    "/committees/reviews/<int:filing_id>": {"GET": Entry("committee_filing.review", FILING_REVIEWERS)},
+    "/experts/": {"GET": Entry("expert.manage", HOLDER)},
+    "/experts/<int:committee_id>": {"GET": Entry("expert.manage", OWN_UNIT)},
+    "/experts/<int:committee_id>/export": {"GET": Entry("expert.manage", OWN_UNIT)},
+    "/experts/<int:committee_id>/new": both("expert.manage", OWN_UNIT),
+    "/experts/<int:committee_id>/<int:membership_id>": {"GET": Entry("expert.manage", OWN_UNIT)},
+    "/experts/<int:committee_id>/<int:membership_id>/edit": both("expert.manage", OWN_UNIT),
+    "/experts/<int:committee_id>/<int:membership_id>/delete": {"POST": Entry("expert.manage", OWN_UNIT)},
+    "/experts/<int:committee_id>/<int:membership_id>/recommendation": {"POST": Entry("expert.manage", OWN_UNIT)},
+    "/experts/<int:committee_id>/submit": {"POST": Entry("expert.manage", OWN_UNIT)},
+    "/experts/<int:committee_id>/import/template": {"GET": Entry("expert.manage", OWN_UNIT)},
+    "/experts/<int:committee_id>/import": both("expert.manage", OWN_UNIT),
+    "/experts/<int:committee_id>/import/failures": {"GET": Entry("expert.manage", OWN_UNIT, "token={import_token}")},
+    "/experts/<int:committee_id>/import/confirm": {"POST": Entry("expert.manage", OWN_UNIT)},
+    "/experts/reviews": {"GET": Entry("expert.review", HOLDER)},
+    "/experts/reviews/<int:committee_id>": {"GET": Entry("expert.review", FILING_REVIEWERS)},
+    "/experts/reviews/<int:committee_id>/decide": {"POST": Entry("expert.review", FILING_REVIEWERS)},
+    "/committee-admin/": {"GET": Entry("committee.manage", PLATFORM)},
+    "/committee-admin/export": {"GET": Entry("committee.manage", PLATFORM)},
+    "/committee-admin/new": both("committee.manage", PLATFORM),
+    "/committee-admin/<int:committee_id>/edit": both("committee.manage", PLATFORM),
+    "/committee-admin/<int:committee_id>/others": both("committee.manage", PLATFORM),
+    "/committee-admin/<int:committee_id>/deregister": {"POST": Entry("committee.manage", PLATFORM)},
+    "/committee-admin/import": both("committee.manage", PLATFORM),
+    "/committee-admin/import/confirm": {"POST": Entry("committee.manage", PLATFORM)},
+    "/committee-admin/query": {"GET": Entry("committee.query", HOLDER)},
+    "/committee-admin/query/export": {"GET": Entry("committee.query", HOLDER)},
+    "/committee-admin/query/<int:committee_id>": {"GET": Entry("committee.query", SUBTREE)},
+    "/review-paths/competent": {"GET": Entry("path.config", HR_UNITS)},
+    "/review-paths/competent/new": both("path.config", HR_UNITS),
+    "/review-paths/competent/<int:assignment_id>/edit": both("path.config", HR_SUBTREE),
+    "/review-paths/competent/<int:assignment_id>/delete": {"POST": Entry("path.config", HR_SUBTREE)},
+    "/review-paths/links": {"GET": Entry("path.config", HR_UNITS)},
+    "/review-paths/links/new": both("path.config", HR_UNITS),
+    "/review-paths/links/<int:link_id>/edit": both("path.config", HR_SUBTREE),
+    "/review-paths/links/<int:link_id>/delete": {"POST": Entry("path.config", HR_SUBTREE)},
+    # 审核路径配置查询 of the target unit: any unit may ask about itself; its superiors about it; nobody else.
+    "/review-paths/query": {"GET": Entry("path.query", SUBTREE, "unit_id={unit_id}")},
+    "/review-paths/simulate": {"GET": Entry("path.query", SUBTREE, "unit_id={unit_id}&level=intermediate&series="
+                                            "engineering_technician&method=intermediate_committee")},
 }
 
 MATRIX = [(rule, method) for rule, methods in ROUTES.items() for method in methods]
@@ -139,6 +280,9 @@ class World:
     target_staff: User
     target_role: Role
     admins: dict[str, User]
+    applicant: Applicant | None = None
+    blacklist_entry: BlacklistEntry | None = None
+    registration: Submitted | None = None
 
     def arguments(self) -> dict[str, Any]:
         title = db.session.scalar(select(Title).where(Title.series_code == SERIES).order_by(Title.id).limit(1))
@@ -146,11 +290,77 @@ class World:
                                       .limit(1))
         return {"unit_id": self.target.id, "user_id": self.target_staff.id, "role_id": self.target_role.id,
                 "step": "legal", "action": "disable", "code": SERIES, "title_id": title.id,
-                "specialty_id": specialty.id}
+                "specialty_id": specialty.id, "education_id": self.applicant.educations[0].id,
+                "work_id": self.applicant.work_history[0].id, "entry_id": self.blacklist_entry.id,
+                "registration_id": self.registration.registration.id, "registration_token": self.registration.token,
+                "item_type": "unit_registration", "process_id": "unit_superior_change", "version": 1,
+                "operation": "suspend", **self.inbox_records(), **(committee := self.committee_records()),
+                **self.review_path_records(committee["committee_id"])}
+
+    def review_path_records(self, committee_id: int) -> dict[str, int]:
+        """A 主管部门配置 and an 审核路径 row the superior 人社局 configured for the target."""
+        from app.models import CompetentAssignment, ReviewPathLink
+
+        assignment = CompetentAssignment(region_id=self.target.region_id, committee_id=committee_id,
+                                         competent_unit_id=self.target.id, owner_unit_id=self.superior.id)
+        link = ReviewPathLink(method_code="intermediate_committee", level_code="intermediate",
+                              subordinate_unit_id=self.target.id, superior_unit_id=self.superior.id,
+                              owner_unit_id=self.superior.id)
+        db.session.add_all([assignment, link])
+        db.session.flush()
+        return {"assignment_id": assignment.id, "link_id": link.id}
+
+    def committee_records(self) -> dict[str, Any]:
+        """A committee formed by the target (authorized and filed by its superior), one draft expert, one filing
+        with its stored 核准备案请示, and an import waiting for confirmation."""
+        from committee_helpers import PDF, expert_form
+
+        from app.models import Committee, CommitteeExpert, CommitteeFiling, CommitteeLevel, Expert
+        from services import expert_import, file_store
+
+        committee = Committee(name="矩阵测试评委会", agency="办事机构", office="办公室", forming_unit_id=self.target.id,
+                              review_type="regular", authorizing_unit_id=self.superior.id,
+                              filing_unit_id=self.superior.id, contact_name="联系人", contact_phone="0833-2123456",
+                              address="地址", build_mode="series", series_code="engineering_technician",
+                              region_id=self.target.region_id, applicant_natures=[])
+        committee.levels = [CommitteeLevel(level_code="intermediate")]
+        form = expert_form()
+        expert = Expert(**{k: v for k, v in form.items() if k not in ("role", "title_id", "series_code", "retired")},
+                        title_id=int(form["title_id"]), retired=False)
+        db.session.add_all([committee, expert])
+        db.session.flush()
+        member = CommitteeExpert(committee_id=committee.id, expert_id=expert.id, source_unit_id=self.target.id)
+        checked = file_store.StoredFile(__import__("hashlib").sha256(PDF).hexdigest(), "请示.pdf", len(PDF), "pdf")
+        file_store.store(checked, PDF)
+        filing = CommitteeFiling(committee_id=committee.id, request_sha256=checked.sha256, request_filename="请示.pdf",
+                                 request_size=len(PDF), request_type="pdf")
+        db.session.add_all([member, filing])
+        db.session.flush()
+        pending = expert_import.check_upload(self.admins["platform_admin"], committee, expert_import.template_xlsx())
+        return {"committee_id": committee.id, "membership_id": member.id, "filing_id": filing.id,
+                "import_token": pending.token}
+
+    def inbox_records(self) -> dict[str, int]:
+        """A 变更上级单位 request of the target under review by its superior (superior_admin is the candidate)
+        and a 常用意见 of superior_admin: the records the /inbox/ routes are called with."""
+        reviewer = self.admins["superior_admin"]
+        change = SuperiorChangeRequest(unit_id=self.target.id, old_parent_id=self.superior.id,
+                                       new_parent_id=self.superior.id, reason="矩阵测试", status="pending")
+        db.session.add(change)
+        db.session.flush()
+        instance = instances.start_process(
+            "unit_superior_change", "unit_superior_change", change.id, f"变更上级单位：{self.target.name}",
+            self.target.id, {"change_request_id": change.id, "reviewing_unit_id": self.superior.id, "levels": [1]},
+            None)
+        task = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id))
+        opinion = CommonOpinion(user_id=reviewer.id, text="同意", sort_order=1)
+        db.session.add(opinion)
+        db.session.flush()
+        return {"task_id": task.id, "instance_id": instance.id, "opinion_id": opinion.id}
 
 
 @pytest.fixture
-def world(make_unit, make_user) -> World:
+def world(make_unit, make_user, make_applicant) -> World:
     province = make_unit(unit_type="hr", region="510000B", name="四川省人力资源和社会保障厅")
     superior = make_unit(parent=province, unit_type="hr", region="511100B", name="乐山市人力资源和社会保障局")
     target = make_unit(parent=superior, region="511102", name="乐山市市中区人民医院")
@@ -166,8 +376,28 @@ def world(make_unit, make_user) -> World:
         "unrelated_admin": make_user(unrelated, admin=True, name="成都管理员"),
         "platform_admin": make_user(province, platform=True, name="平台管理员"),
     }
-    return World(province, superior, target, child, sibling, unrelated, unrelated_child,
-                 make_user(target, name="目标员工"), role, admins)
+    world = World(province, superior, target, child, sibling, unrelated, unrelated_child,
+                  make_user(target, name="目标员工"), role, admins)
+    world.applicant = make_applicant(target, name="目标申报人")
+    world.applicant.educations.append(ApplicantEducation(education="大学本科", degree="学士", school="川北医学院",
+                                                         major="临床医学", start_date=date(2000, 9, 1)))
+    world.applicant.work_history.append(ApplicantWork(start_date=date(2005, 7, 1), unit_name="乐山市市中区人民医院",
+                                                      position="医师"))
+    # Added by the superior 人社局: the target's own staff cannot hold blacklist.manage (a 申报单位).
+    world.blacklist_entry = BlacklistEntry(id_number="11010519491231002X", name="黑名单人员", reason="伪造材料",
+                                           start_date=date(2026, 1, 1), end_date=date(2099, 1, 1),
+                                           unit_id=superior.id, created_by_id=admins["superior_admin"].id)
+    db.session.add(world.blacklist_entry)
+    # 用户权限申请 of a new 申报单位 choosing the target as its superior.
+    world.registration = submit_registration(Application(
+        target.id, {"name": "矩阵测试诊所", "credit_code": valid_credit_code("12", "511100"), "unit_type_code": "declaring",
+                    "nature_code": "institution", "region_code": "511102", "phone": "0833-2123456"},
+        {"legal_person_name": "李法人", "legal_person_id_number": valid_id_number(region="511102"),
+         "legal_person_phone": "13912345678"},
+        {"name": "王经办", "id_number": valid_id_number(region="511102"), "phone": "13812345678",
+         "username": "matrix_registration"}), Upload("执照.pdf", b"%PDF-1.4\n%%EOF\n"))
+    db.session.flush()
+    return world
 
 
 def url_for_rule(rule: str, arguments: dict[str, Any], query: str) -> str:
@@ -182,9 +412,11 @@ def url_for_rule(rule: str, arguments: dict[str, Any], query: str) -> str:
 
 def observed(response: Any, method: str) -> str:
     location = response.headers.get("Location", "")
-    if response.status_code == 302 and urlsplit(location).path == "/login" and "next" in parse_qs(
-            urlsplit(location).query):
+    if response.status_code == 302 and urlsplit(location).path in ("/login", "/applicant/login") and "next" in (
+            parse_qs(urlsplit(location).query)):
         return LOGIN
+    if response.status_code == 302 and urlsplit(location).path == "/applicant/":
+        return AWAY
     if response.status_code in (403, 404):
         return str(response.status_code)
     # A POST made without a body may be refused as bad input: the access check has let it through.
@@ -202,7 +434,8 @@ def test_matrix_covers_every_route(app):
 
 @pytest.mark.parametrize("actor", ACTORS)
 @pytest.mark.parametrize(("rule", "method"), MATRIX, ids=[f"{m} {r}" for r, m in MATRIX])
-def test_route_answers_each_actor_as_the_matrix_says(client, login, make_user, world, rule, method, actor):
+def test_route_answers_each_actor_as_the_matrix_says(client, login, login_applicant, make_user, world, rule, method,
+                                                     actor):
     entry = ROUTES[rule][method]
     arguments = world.arguments()
     if actor == "member_with":
@@ -211,12 +444,17 @@ def test_route_answers_each_actor_as_the_matrix_says(client, login, make_user, w
         # Every other permission a unit may grant: no neighbouring code stands in for the one required.
         others = [p.code for p in access.registry().values() if p.scope != "platform" and p.code != entry.code]
         login(make_user(world.target, permissions=others, name="无权员工"))
+    elif actor == "applicant":
+        login_applicant(world.applicant)
     elif actor != "signed_out":
         login(world.admins[actor])
 
     response = client.open(url_for_rule(rule, arguments, entry.query), method=method)
 
-    assert observed(response, method) == entry.outcomes[actor]
+    expected = entry.outcomes[actor]
+    if expected == STAFF_ONLY:
+        expected = AWAY if method == "GET" else FORBIDDEN
+    assert observed(response, method) == expected
 
 
 # ---------------------------------------------------------------- 逐级管理: no view upwards or sideways
