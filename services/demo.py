@@ -1,5 +1,6 @@
 """The demo organisation (admin_config/demo.yaml): a realistic Sichuan unit tree with staff and roles,
-and a few individual applicants with their profiles.
+a few individual applicants with their profiles, and a committee (乐山市中小学教师中级职称评审委员会) filed through
+the committee_filing diagram, so the next flows have a 已备案 committee to work with.
 
 Subordinates are created through services.units.create_subordinate by their superior's administrator,
 so the demo exercises the same rules as the 新增下级单位 pages.
@@ -15,10 +16,28 @@ import yaml
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Applicant, ApplicantEducation, ApplicantWork, Role, Title, Unit, User
-from services import accounts, units
+from app.models import (
+    Applicant,
+    ApplicantEducation,
+    ApplicantWork,
+    Committee,
+    HumanTask,
+    HumanTaskCandidate,
+    Role,
+    Specialty,
+    Title,
+    Unit,
+    User,
+)
+from services import accounts, committee_filing, committees, experts, units
 from services.reference_data import default_roles
-from services.validation import id_number_birth_date, id_number_gender, normalize_id_number
+from services.validation import (
+    id_number_birth_date,
+    id_number_check_char,
+    id_number_gender,
+    normalize_id_number,
+)
+from services.workflow import instances
 
 
 def seed_demo(config_dir: Path) -> list[tuple[str, str, str]] | None:
@@ -73,7 +92,50 @@ def seed_demo(config_dir: Path) -> list[tuple[str, str, str]] | None:
     for spec in demo.get("applicants", []):
         applicant = _demo_applicant(spec, password_hash)
         logins.append((applicant.unit.name, applicant.id_number, "申报人"))
+    for spec in demo.get("committees", []):
+        _demo_committee(spec)
     return logins
+
+
+# The 核准备案请示 of the demo committee: a one-page PDF (the upload check reads the content, not the name).
+DEMO_REQUEST_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def _demo_committee(spec: dict[str, Any]) -> Committee:
+    """A committee formed, given its experts and filed through the real services and the committee_filing
+    diagram: every open review task is passed by its first candidate, as the reviewers would in 待办事项."""
+    unit = db.session.scalar(select(Unit).where(Unit.name == spec["forming_unit"]))
+    assert unit is not None, spec["forming_unit"]
+    admin = db.session.scalar(select(User).where(User.unit_id == unit.id, User.is_unit_admin.is_(True)))
+    assert admin is not None, unit.name
+    form = dict(spec["form"])
+    series = form["series_code"]
+    form["specialty_ids"] = [str(i) for i in db.session.scalars(select(Specialty.id).where(
+        Specialty.series_code == series, Specialty.code.in_(form.pop("specialties"))))]
+    form["authorizing_unit_id"] = form["filing_unit_id"] = str(unit.id)
+    committee = committees.create_committee(admin, form)
+    titles = {t.name: t.id for t in db.session.scalars(select(Title).where(Title.series_code == series))}
+    for expert in spec["experts"]:
+        body = f"{unit.region.code[:6]}{expert['birth']}{expert['sequence']:03d}"
+        id_number = body + id_number_check_char(body)
+        experts.add_expert(admin, committee, {
+            "country": "中国", "name": expert["name"], "id_type": "居民身份证", "id_number": id_number,
+            "gender": id_number_gender(id_number), "birth_month": expert["birth"][:6], "retired": "否",
+            "work_unit": expert["work_unit"], "competent_unit": "", "admin_post": expert.get("admin_post", "无"), "admin_post_level": "无",
+            "phone1": f"139{expert['sequence']:08d}", "phone2": "", "honors": expert.get("honors", "无"), "series_code": series,
+            "specialty": expert["specialty"], "title_id": str(titles[expert["title"]]), "role": expert["role"]})
+    db.session.flush()
+    filing = committee_filing.submit_filing(admin, committee, spec["request_file"], DEMO_REQUEST_PDF)
+    while (task := db.session.scalar(select(HumanTask).where(
+            HumanTask.business_type == committee_filing.BUSINESS_TYPE, HumanTask.business_id == filing.id,
+            HumanTask.status == "open").order_by(HumanTask.id).limit(1))) is not None:
+        reviewer = db.session.scalar(select(User).join(HumanTaskCandidate, HumanTaskCandidate.user_id == User.id)
+                                     .where(HumanTaskCandidate.task_id == task.id).order_by(User.id).limit(1))
+        assert reviewer is not None, task.name
+        instances.complete_human_task(reviewer, task.id, {"decision": "pass", "opinion": "材料齐全，同意备案"})
+    return committee
 
 
 def _demo_applicant(spec: dict[str, Any], password_hash: str) -> Applicant:
