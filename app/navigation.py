@@ -39,6 +39,8 @@ MENU: list[tuple[str, list[MenuItem]]] = [
                MenuItem("专家库审核", "experts.reviews", "expert.review", "person-check"),
                MenuItem("评委会查询", "committee_admin.query", "committee.query", "search"),
                MenuItem("评委会管理", "committee_admin.index", "committee.manage", "gear")]),
+    ("评审活动", [MenuItem("评审活动发布", "activities.index", "activity.publish", "calendar-event"),
+              MenuItem("评审活动发布审核", "activities.reviews", "activity_publication.review", "calendar-check")]),
     ("申报管理", [MenuItem("黑名单管理", "blacklist.index", "blacklist.manage", "person-x"),
               MenuItem("主管部门配置", "review_paths.assignments", "path.config", "signpost-split"),
               MenuItem("审核路径配置", "review_paths.links", "path.config", "signpost-2"),

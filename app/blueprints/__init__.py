@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.blueprints.activities import bp as activities_bp
     from app.blueprints.applicant import bp as applicant_bp
     from app.blueprints.audit import bp as audit_bp
     from app.blueprints.audit_config import bp as audit_config_bp
@@ -29,5 +30,5 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(process_admin_bp)
-    for bp in (committees_bp, committee_admin_bp, experts_bp):
+    for bp in (committees_bp, committee_admin_bp, experts_bp, activities_bp):
         app.register_blueprint(bp)

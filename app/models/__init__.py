@@ -1,6 +1,14 @@
 """SQLAlchemy models. Models import nothing from services."""
 
 from app.models.accounts import Permission, Role, RolePermission, User, UserRole
+from app.models.activity import (
+    ActivityAchievement,
+    ActivityExceptionalCondition,
+    ActivityLevel,
+    ActivityMaterialRequirement,
+    ActivitySpecialty,
+    ReviewActivity,
+)
 from app.models.applicant import Applicant, ApplicantEducation, ApplicantWork
 from app.models.audit import AuditLog
 from app.models.blacklist import BlacklistEntry
@@ -31,6 +39,12 @@ from app.models.workflow import (
 )
 
 __all__ = [
+    "ActivityAchievement",
+    "ActivityExceptionalCondition",
+    "ActivityLevel",
+    "ActivityMaterialRequirement",
+    "ActivitySpecialty",
+    "ReviewActivity",
     "Applicant",
     "ApplicantEducation",
     "ApplicantWork",

@@ -55,6 +55,9 @@ BUSINESS_OPERATIONS: Mapping[str, str] = MappingProxyType({
     "expire_committee": "评委会备案到期失效",
     "admit_committee_expert": "专家库审核通过，专家入库",
     "return_committee_expert": "专家库审核退回",
+    "publish_activity": "评审活动发布审核通过，评审活动发布",
+    "return_activity": "评审活动发布审核退回组建单位",
+    "reject_activity": "评审活动发布审核不通过",
 })
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -222,6 +222,17 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/committees/filings/<int:filing_id>/request": {"GET": Entry("committee.filing", FORMING_OR_REVIEWING)},
     "/committees/reviews": {"GET": Entry("committee_filing.review", HOLDER)},
     "/committees/reviews/<int:filing_id>": {"GET": Entry("committee_filing.review", FILING_REVIEWERS)},
+    "/activities/": {"GET": Entry("activity.publish", HOLDER)},
+    "/activities/new": both("activity.publish", HOLDER),
+    "/activities/<int:activity_id>": {"GET": Entry("activity.publish", OWN_UNIT)},
+    "/activities/<int:activity_id>/edit": both("activity.publish", OWN_UNIT),
+    "/activities/<int:activity_id>/achievements": {"POST": Entry("activity.publish", OWN_UNIT)},
+    "/activities/<int:activity_id>/achievements/import": {"POST": Entry("activity.publish", OWN_UNIT)},
+    "/activities/<int:activity_id>/exceptional": {"POST": Entry("activity.publish", OWN_UNIT)},
+    "/activities/<int:activity_id>/materials": {"POST": Entry("activity.publish", OWN_UNIT)},
+    "/activities/<int:activity_id>/submit": {"POST": Entry("activity.publish", OWN_UNIT)},
+    "/activities/reviews": {"GET": Entry("activity_publication.review", HOLDER)},
+    "/activities/public": {"GET": Entry("home.view", PUBLIC)},
     "/experts/": {"GET": Entry("expert.manage", HOLDER)},
     "/experts/<int:committee_id>": {"GET": Entry("expert.manage", OWN_UNIT)},
     "/experts/<int:committee_id>/export": {"GET": Entry("expert.manage", OWN_UNIT)},
@@ -315,7 +326,14 @@ class World:
         with its stored 核准备案请示, and an import waiting for confirmation."""
         from committee_helpers import PDF, expert_form
 
-        from app.models import Committee, CommitteeExpert, CommitteeFiling, CommitteeLevel, Expert
+        from app.models import (
+            Committee,
+            CommitteeExpert,
+            CommitteeFiling,
+            CommitteeLevel,
+            Expert,
+            ReviewActivity,
+        )
         from services import expert_import, file_store
 
         committee = Committee(name="矩阵测试评委会", agency="办事机构", office="办公室", forming_unit_id=self.target.id,
@@ -337,8 +355,15 @@ class World:
         db.session.add_all([member, filing])
         db.session.flush()
         pending = expert_import.check_upload(self.admins["platform_admin"], committee, expert_import.template_xlsx())
+        activity = ReviewActivity(
+            committee_id=committee.id, unit_id=self.target.id, reviewing_unit_id=self.superior.id, name="矩阵测试评审活动",
+            scope="专业技术人员", year=2026, category="annual", review_method="expert_review", written_exam="none",
+            interview="none", apply_start=datetime(2026, 3, 1), first_submit_deadline=datetime(2026, 4, 1),
+            revise_submit_deadline=datetime(2026, 4, 10), committee_receive_deadline=datetime(2026, 4, 20))
+        db.session.add(activity)
+        db.session.flush()
         return {"committee_id": committee.id, "membership_id": member.id, "filing_id": filing.id,
-                "import_token": pending.token}
+                "import_token": pending.token, "activity_id": activity.id}
 
     def inbox_records(self) -> dict[str, int]:
         """A 变更上级单位 request of the target under review by its superior (superior_admin is the candidate)
