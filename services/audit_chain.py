@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from app.extensions import db
 from app.models import AuditLevel, AuditLevelMember, Role, RolePermission, Unit, User, UserRole
@@ -64,14 +64,23 @@ def review_levels(unit_id: int, item_type: str) -> list[int]:
     return [level.level_no for level in configured_levels(unit_id, item_type)] or [1]
 
 
+# Every configured level of a unit's item type with its enabled members (built once: it runs on each step).
+_CONFIGURED_MEMBERS = (
+    select(AuditLevel.level_no, User.id).select_from(AuditLevel)
+    .outerjoin(AuditLevelMember, AuditLevelMember.level_id == AuditLevel.id)
+    .outerjoin(User, (User.id == AuditLevelMember.user_id) & User.enabled.is_(True))
+    .where(AuditLevel.unit_id == bindparam("unit_id"), AuditLevel.item_type == bindparam("item_type"))
+    .order_by(User.id)
+)
+# The enabled administrators of a unit (post unit_admin).
+_UNIT_ADMINS = select(User.id).where(User.unit_id == bindparam("unit_id"), User.is_unit_admin.is_(True),
+                                     User.enabled.is_(True))
+
+
 def candidate_user_ids(unit_id: int, item_type: str, level_no: int) -> list[int]:
     """The staff who may act at `level_no`; enabled accounts only."""
     # Every configured level with its enabled members, in one query (it runs on each completed review step).
-    configured = db.session.execute(
-        select(AuditLevel.level_no, User.id).select_from(AuditLevel)
-        .outerjoin(AuditLevelMember, AuditLevelMember.level_id == AuditLevel.id)
-        .outerjoin(User, (User.id == AuditLevelMember.user_id) & User.enabled.is_(True))
-        .where(AuditLevel.unit_id == unit_id, AuditLevel.item_type == item_type).order_by(User.id)).all()
+    configured = db.session.execute(_CONFIGURED_MEMBERS, {"unit_id": unit_id, "item_type": item_type}).all()
     if configured:
         return [user_id for number, user_id in configured if number == level_no and user_id is not None]
     permission = audit_items()[item_type].permission
@@ -139,7 +148,6 @@ def assign_task(post: str, business_type: str, data: dict[str, Any], owner_unit_
             raise InvalidInput(f"业务类型 {business_type} 未配置审核事项")
         return Assignment(unit_id, level_no, candidate_user_ids(unit_id, item.code, level_no))
     if post == "unit_admin" and owner_unit_id is not None:
-        admins = db.session.scalars(select(User.id).where(
-            User.unit_id == owner_unit_id, User.is_unit_admin.is_(True), User.enabled.is_(True)))
+        admins = db.session.scalars(_UNIT_ADMINS, {"unit_id": owner_unit_id})
         return Assignment(owner_unit_id, None, list(admins))
     return Assignment(owner_unit_id, None, [])

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, abort, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import contains_eager
 
 from app.extensions import db, login_manager
@@ -34,6 +34,16 @@ def is_applicant(user: Any) -> bool:
     return getattr(user, "is_applicant", False) is True
 
 
+# One query for the account, its unit and its roles' permissions, which every permission check reads; built once
+# (every request runs it). Flat outer joins: joinedload nests (user_role JOIN role), which SQLite materializes by
+# scanning user_role.
+_USER_QUERY = (
+    select(User).outerjoin(UserRole, UserRole.user_id == User.id).outerjoin(Role, Role.id == UserRole.role_id)
+    .outerjoin(RolePermission, RolePermission.role_id == Role.id).where(User.id == bindparam("user_id"))
+    .options(contains_eager(User.roles).contains_eager(Role.permissions))
+)
+
+
 @login_manager.user_loader
 def _load_user(token: str) -> User | Applicant | None:
     """Sessions carry "id:session_token"; rotating the token signs the account out everywhere."""
@@ -42,12 +52,7 @@ def _load_user(token: str) -> User | Applicant | None:
     user_id, _, session_token = token.partition(":")
     if not user_id.isdigit():
         return None
-    # One query for the account, its unit and its roles' permissions, which every permission check reads. Flat
-    # outer joins: joinedload nests (user_role JOIN role), which SQLite materializes by scanning user_role.
-    user = db.session.scalars(
-        select(User).outerjoin(UserRole, UserRole.user_id == User.id).outerjoin(Role, Role.id == UserRole.role_id)
-        .outerjoin(RolePermission, RolePermission.role_id == Role.id).where(User.id == int(user_id))
-        .options(contains_eager(User.roles).contains_eager(Role.permissions))).unique().first()
+    user = db.session.scalars(_USER_QUERY, {"user_id": int(user_id)}).unique().first()
     if user is None or not user.enabled or user.session_token != session_token:
         return None
     return user

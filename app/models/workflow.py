@@ -126,8 +126,9 @@ _CANDIDATE_COPIES = {"is_open": ("status", lambda status: status == "open"),
 def _copy_task_changes_to_candidates(session: Session, _context: Any) -> None:
     """Whatever changes a task's status, type or creation time through the ORM (completion, cancellation,
     termination, migration, tests) changes its candidates' copies in the same flush; new candidate rows take
-    the copies when inserted (services.workflow.instances.assign_candidates). Bulk UPDATEs of human_task
-    would bypass this and must not be used."""
+    the copies when inserted (services.workflow.instances.assign_candidates). Core UPDATEs of human_task
+    bypass this: the one writer that uses them for speed (services.workflow.instances, completing a task and
+    projecting) updates the candidate rows itself in the same statement sequence; nothing else may."""
     for task in session.dirty:
         if not isinstance(task, HumanTask) or task.id is None:
             continue

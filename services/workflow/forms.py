@@ -293,6 +293,12 @@ def build_schema(defn: FormDefinition) -> Schema:
 
 
 @lru_cache(maxsize=256)
+def _schema(defn: FormDefinition) -> Schema:
+    """The definition's schema instance, shared: ``load`` keeps no state between calls (one per request)."""
+    return build_schema(defn)
+
+
+@lru_cache(maxsize=256)
 def _schema_class(defn: FormDefinition) -> type[Schema]:
     schema_fields: dict[str, fields.Field[Any]] = {spec.name: _schema_field(spec) for spec in defn.fields}
     return Schema.from_dict(schema_fields, name=f"Form_{defn.key.replace('/', '_')}")
@@ -303,7 +309,7 @@ def validate(defn: FormDefinition, data: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(data, Mapping):
         raise FormInvalid({"_form": ["表单数据格式错误"]})
     try:
-        loaded: dict[str, Any] = build_schema(defn).load(dict(data))
+        loaded: dict[str, Any] = _schema(defn).load(dict(data))
     except ValidationError as err:
         messages = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
         raise FormInvalid(_errors_in_chinese(defn, messages)) from None

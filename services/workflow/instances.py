@@ -10,20 +10,29 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, insert, or_, select, update
+from sqlalchemy import Row, bindparam, delete, exists, func, insert, inspect, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
 from app.models import Unit, User
-from app.models.workflow import HumanTask, HumanTaskCandidate, ProcessInstance, WorkflowEvent
+from app.models.workflow import (
+    HumanTask,
+    HumanTaskCandidate,
+    ProcessDefinition,
+    ProcessInstance,
+    WorkflowEvent,
+)
 from services import audit_chain
 from services.errors import Conflict, Forbidden, NotFound
 from services.workflow import definitions, forms, runner, state
+from services.workflow import spec as specs
 from services.workflow.scripting import build_script_engine
 
 # The person whose action is running the engine, for whitelisted business functions that audit their writes.
@@ -32,6 +41,64 @@ current_actor: ContextVar[User | None] = ContextVar("current_actor", default=Non
 ACTION_LABELS = {"pass": "审核通过", "return": "审核退回", "reject": "审核不通过", "submit": "提交",
                  "start": "发起", "completed": "流程结束", "suspend": "挂起", "resume": "恢复", "terminate": "终止",
                  "migrate": "迁移版本"}
+
+
+# The hot path of completing a task writes through Core with these statements, built once: the ORM unit of work
+# cost more than the engine step itself (issue #3). Every write keeps the ORM's meaning: the instance UPDATE
+# checks lock_version (a lost race is 409), the task's candidate copies change with the task.
+_PI = ProcessInstance.__table__
+_PD = ProcessDefinition.__table__
+_HT = HumanTask.__table__
+_HTC = HumanTaskCandidate.__table__
+_WE = WorkflowEvent.__table__
+_LOCKED_COLUMNS = (_PI.c.id, _PI.c.definition_id, _PI.c.business_type, _PI.c.business_id, _PI.c.title,
+                   _PI.c.unit_id, _PI.c.status, _PI.c.state, _PI.c.lock_version,
+                   select(_PD.c.sha256).where(_PD.c.id == _PI.c.definition_id).scalar_subquery().label("sha256"))
+# SQLite: the write lock and the read in one statement (see lock_instance); PostgreSQL: SELECT … FOR UPDATE.
+_LOCK_SQLITE = (update(_PI).where(_PI.c.id == bindparam("instance_id")).values(lock_version=_PI.c.lock_version)
+                .returning(*_LOCKED_COLUMNS))
+_LOCK_FOR_UPDATE = select(*_LOCKED_COLUMNS).where(_PI.c.id == bindparam("instance_id")).with_for_update(of=_PI)
+_SPEC_BLOB = select(_PD.c.spec_blob).where(_PD.c.id == bindparam("definition_id"))
+_SAVE_INSTANCE = (update(_PI).where(_PI.c.id == bindparam("instance_id"), _PI.c.lock_version == bindparam("old_version"))
+                  .values(state=bindparam("state"), lock_version=bindparam("new_version"),
+                          next_timer_at=bindparam("next_timer_at"), status=bindparam("status")))
+_TASK_DONE = (update(_HT).where(_HT.c.id == bindparam("task_id"), _HT.c.status == "open")
+              .values(status="done", decision=bindparam("decision"), completed_by_id=bindparam("completed_by_id"),
+                      completed_at=bindparam("completed_at")))
+_CANDIDATES_CLOSED = update(_HTC).where(_HTC.c.task_id == bindparam("b_task_id")).values(is_open=False)
+# The open rows and the newest row (whose business columns new rows carry), in one query.
+_CARRIED = ("applicant_name", "series_code", "level_code", "committee_id", "activity_id")
+_OPEN_ROWS = (select(_HT.c.id, _HT.c.task_uuid, _HT.c.status, *(_HT.c[name] for name in _CARRIED))
+              .where(_HT.c.instance_id == bindparam("instance_id"),
+                     or_(_HT.c.status == "open",
+                         _HT.c.id == select(func.max(_HT.c.id)).where(_HT.c.instance_id == bindparam("instance_id"))
+                         .scalar_subquery()))
+              .order_by(_HT.c.id))
+_NEW_TASK = insert(_HT).returning(_HT.c.id, sort_by_parameter_order=True)
+_NEW_CANDIDATES = insert(_HTC)
+_NEW_EVENT = insert(_WE)
+# A task and whether the user is one of its candidates.
+_TASK_TO_COMPLETE = select(HumanTask, exists().where(
+    HumanTaskCandidate.task_id == HumanTask.id, HumanTaskCandidate.user_id == bindparam("user_id"))
+).where(HumanTask.id == bindparam("task_id"))
+
+
+@dataclass(frozen=True)
+class _Instance:
+    """What the projection and the trail read of an instance (an ORM ProcessInstance has the same attributes)."""
+
+    id: int
+    business_type: str
+    business_id: int
+    title: str
+    unit_id: int | None
+
+
+def _expire_loaded(entity: type, ident: int) -> None:
+    """An ORM copy of a row written through Core is reloaded on its next use."""
+    loaded = db.session.identity_map.get(inspect(entity).identity_key_from_primary_key([ident]))
+    if loaded is not None:
+        db.session.expire(loaded)
 
 
 @contextmanager
@@ -99,9 +166,7 @@ def load_task_for(actor: User, task_id: int) -> HumanTask:
 
 def task_to_complete(actor: User, task_id: int) -> HumanTask:
     """The task `actor` would complete: 404 unknown, 403 not a candidate; its state is checked under the lock."""
-    row = db.session.execute(select(HumanTask, exists().where(
-        HumanTaskCandidate.task_id == HumanTask.id, HumanTaskCandidate.user_id == actor.id))
-        .where(HumanTask.id == task_id)).first()
+    row = db.session.execute(_TASK_TO_COMPLETE, {"task_id": task_id, "user_id": actor.id}).first()
     if row is None:
         raise NotFound("待办不存在")
     task: HumanTask = row[0]
@@ -121,7 +186,7 @@ def complete_checked_task(actor: User, task: HumanTask, form_data: Mapping[str, 
                           columns: Mapping[str, Any] | None = None) -> HumanTask:
     """complete_human_task for a task that task_to_complete has just given `actor` (candidacy checked once)."""
     try:
-        instance = lock_instance(task.instance_id)
+        locked = _lock_row(task.instance_id)
         if db.session.get_bind().dialect.name != "sqlite":
             # SQLite needs no re-read: the lock above succeeds only when no writer committed since this
             # transaction's first read, so the task as read is current. PostgreSQL reads committed rows.
@@ -130,68 +195,113 @@ def complete_checked_task(actor: User, task: HumanTask, form_data: Mapping[str, 
         raise Conflict("该待办正在被他人办理，请刷新后重试") from exc
     if task.status != "open":
         raise Conflict("该待办已被处理，请刷新后查看")
-    if instance.status == "suspended":
+    if locked.status == "suspended":
         raise Conflict("该流程已挂起，暂不能办理，请联系管理员")
-    if instance.status != "running":
+    if locked.status != "running":
         raise Conflict("该流程已结束")
     data = forms.validate(forms.load_form(task.form_key), form_data)
-    workflow = _load_workflow(instance)
+    definition_id = locked.definition_id
+    spec = specs.load_spec_cached(
+        lambda: db.session.execute(_SPEC_BLOB, {"definition_id": definition_id}).scalar_one(), locked.sha256)
+    workflow = state.load_state(locked.state, spec, build_script_engine())
     with acting_as(actor):
         runner.complete_task(workflow, task.task_uuid, data)
     decision = str(data.get("decision") or "submit")
-    task.status = "done"
-    task.decision = decision
-    task.completed_by_id = actor.id
-    task.completed_at = datetime.now()
+    completed_at = datetime.now()
+    db.session.flush()  # whatever the caller changed through the ORM is written before the Core statements
+    connection = db.session.connection()
+    if connection.execute(_TASK_DONE, {"task_id": task.id, "decision": decision, "completed_by_id": actor.id,
+                                       "completed_at": completed_at}).rowcount != 1:
+        raise Conflict("该待办已被处理，请刷新后查看")
+    connection.execute(_CANDIDATES_CLOSED, {"b_task_id": task.id})  # the copies the ORM hook would keep
+    for name, value in (("status", "done"), ("decision", decision), ("completed_by_id", actor.id),
+                        ("completed_at", completed_at)):
+        set_committed_value(task, name, value)
+    instance = _Instance(locked.id, locked.business_type, locked.business_id, locked.title, locked.unit_id)
     _event(instance, task, actor, decision, str(data.get("opinion") or data.get("note") or ""))
-    _save(instance, workflow, columns or {})
+    timers = runner.waiting_timers(workflow)
+    completed = runner.is_completed(workflow)
+    saved = connection.execute(_SAVE_INSTANCE, {
+        "instance_id": locked.id, "old_version": locked.lock_version, "new_version": locked.lock_version + 1,
+        "state": state.dump_state(workflow), "status": "completed" if completed else locked.status,
+        "next_timer_at": timers[0].astimezone(UTC).replace(tzinfo=None) if timers else None}).rowcount
+    if saved != 1:
+        raise Conflict("该流程已被他人同时办理，本次操作未保存，请刷新后重试")
+    _expire_loaded(ProcessInstance, locked.id)
+    if completed:
+        _event(instance, None, None, "completed", "")
+    _project(instance, workflow, columns or {})
     return task
+
+
+def _lock_row(instance_id: int) -> Row[Any]:
+    """The instance's row locked for this transaction (see lock_instance), with its definition's sha256."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        row = db.session.connection().execute(_LOCK_SQLITE, {"instance_id": instance_id}).first()
+    else:
+        row = db.session.connection().execute(_LOCK_FOR_UPDATE, {"instance_id": instance_id}).first()
+    if row is None:
+        raise NotFound("流程实例不存在")
+    return row
 
 
 def _save(instance: ProcessInstance, workflow: Any, columns: Mapping[str, Any]) -> None:
     instance.state = state.dump_state(workflow)
     timers = runner.waiting_timers(workflow)
     instance.next_timer_at = timers[0].astimezone(UTC).replace(tzinfo=None) if timers else None
-    if runner.is_completed(workflow):
+    completed = runner.is_completed(workflow)
+    if completed:
         instance.status = "completed"
-        _event(instance, None, None, "completed", "")
-    _project(instance, workflow, columns)
     try:
-        db.session.flush()
+        db.session.flush()  # the instance and the caller's ORM writes (its trail events first)
     except StaleDataError as exc:
         raise Conflict("该流程已被他人同时办理，本次操作未保存，请刷新后重试") from exc
+    if completed:
+        _event(instance, None, None, "completed", "")
+    _project(instance, workflow, columns)
 
 
-def _project(instance: ProcessInstance, workflow: Any, columns: Mapping[str, Any]) -> None:
-    """Make human_task's open rows equal the READY user tasks of `workflow` (DESIGN §2 "Inbox projection")."""
+def _project(instance: ProcessInstance | _Instance, workflow: Any, columns: Mapping[str, Any]) -> None:
+    """Make human_task's open rows equal the READY user tasks of `workflow` (DESIGN §2 "Inbox projection").
+
+    Written through Core after the ORM's pending changes are flushed; human_task rows it changes that the
+    session holds are expired, and their candidates' copies are updated here (the ORM hook does not see Core)."""
+    db.session.flush()
+    connection = db.session.connection()
     ready = {t.task_id: t for t in runner.ready_user_tasks(workflow)}
-    # The open rows and the newest row (whose business columns new rows carry), in one query.
-    newest = select(func.max(HumanTask.id)).where(HumanTask.instance_id == instance.id).scalar_subquery()
-    rows = list(db.session.scalars(select(HumanTask).where(
-        HumanTask.instance_id == instance.id, or_(HumanTask.status == "open", HumanTask.id == newest))
-        .order_by(HumanTask.id)))
+    rows = connection.execute(_OPEN_ROWS, {"instance_id": instance.id}).all()
     open_rows = {row.task_uuid: row for row in rows if row.status == "open"}
-    for uuid, row in open_rows.items():
-        if uuid not in ready:
-            row.status = "cancelled"  # its candidates' copies follow on flush (app.models.workflow)
+    gone = [row.id for uuid, row in open_rows.items() if uuid not in ready]
+    if gone:
+        connection.execute(update(_HT).where(_HT.c.id.in_(gone)).values(status="cancelled"))
+        connection.execute(update(_HTC).where(_HTC.c.task_id.in_(gone)).values(is_open=False))
+        for task_id in gone:
+            _expire_loaded(HumanTask, task_id)
     previous = rows[-1] if rows else None
-    carried = {k: getattr(previous, k) for k in ("applicant_name", "series_code", "level_code", "committee_id",
-                                                 "activity_id")} if previous else {}
-    created: list[tuple[HumanTask, list[int]]] = []
+    carried = {k: getattr(previous, k) for k in _CARRIED} if previous else {}
+    created: list[tuple[dict[str, Any], list[int]]] = []
     for uuid, ready_task in ready.items():
         if uuid in open_rows:
             continue
         who = audit_chain.assign_task(ready_task.post, instance.business_type, ready_task.data, instance.unit_id)
-        created.append((HumanTask(
-            instance_id=instance.id, task_uuid=uuid, bpmn_id=ready_task.bpmn_id, name=ready_task.name,
-            form_key=ready_task.form_key, post=ready_task.post, status="open", business_type=instance.business_type,
-            business_id=instance.business_id, title=instance.title, unit_id=who.unit_id, level_no=who.level_no,
-            created_at=datetime.now(), **{**carried, **dict(columns)},
-        ), who.user_ids))
-    if created:
-        db.session.add_all([row for row, _ in created])
-        db.session.flush()  # one INSERT for all new rows; their ids name the candidates
-        assign_candidates(created, replace=False)
+        created.append(({
+            "instance_id": instance.id, "task_uuid": uuid, "bpmn_id": ready_task.bpmn_id, "name": ready_task.name,
+            "form_key": ready_task.form_key, "post": ready_task.post, "status": "open",
+            "business_type": instance.business_type, "business_id": instance.business_id, "title": instance.title,
+            "unit_id": who.unit_id, "level_no": who.level_no, "created_at": datetime.now(), "due_at": None,
+            "completed_at": None, "completed_by_id": None, **{**carried, **dict(columns)},
+        }, who.user_ids))
+    if not created:
+        return
+    # One INSERT for all new rows; their ids name the candidates, whose rows copy is_open, business_type and
+    # created_at (see assign_candidates).
+    ids = connection.execute(_NEW_TASK, [values for values, _ in created]).scalars().all()
+    candidates = [{"task_id": task_id, "user_id": user_id, "is_open": True,
+                   "business_type": values["business_type"], "created_at": values["created_at"]}
+                  for task_id, (values, user_ids) in zip(ids, created, strict=True)
+                  for user_id in dict.fromkeys(user_ids)]
+    if candidates:
+        connection.execute(_NEW_CANDIDATES, candidates)
 
 
 def assign_candidates(assignments: Iterable[tuple[HumanTask, Iterable[int]]], replace: bool = True) -> None:
@@ -210,14 +320,16 @@ def assign_candidates(assignments: Iterable[tuple[HumanTask, Iterable[int]]], re
         db.session.execute(insert(HumanTaskCandidate), rows)
 
 
-def _event(instance: ProcessInstance, task: HumanTask | None, actor: User | None, action: str, opinion: str) -> None:
+def _event(instance: ProcessInstance | _Instance, task: HumanTask | None, actor: User | None, action: str,
+           opinion: str) -> None:
     unit = db.session.get(Unit, task.unit_id) if task is not None and task.unit_id else (actor.unit if actor else None)
-    db.session.add(WorkflowEvent(
-        instance_id=instance.id, human_task_id=task.id if task else None, bpmn_id=task.bpmn_id if task else "",
-        task_name=task.name if task else "", actor_id=actor.id if actor else None,
-        actor_name=actor.name if actor else "系统", unit_id=unit.id if unit else None,
-        unit_name=unit.name if unit else "", action=action, opinion=opinion[:2000], at=datetime.now(),
-    ))
+    db.session.connection().execute(_NEW_EVENT, {
+        "instance_id": instance.id, "human_task_id": task.id if task else None,
+        "bpmn_id": task.bpmn_id if task else "", "task_name": task.name if task else "",
+        "actor_id": actor.id if actor else None, "actor_name": actor.name if actor else "系统",
+        "unit_id": unit.id if unit else None, "unit_name": unit.name if unit else "", "action": action,
+        "opinion": opinion[:2000], "at": datetime.now(),
+    })
 
 
 def refresh_candidates(unit_id: int, business_types: tuple[str, ...]) -> int:
