@@ -99,8 +99,7 @@ def _resubmit(actor: User, activity: ReviewActivity, note: str) -> ReviewActivit
 
 def trail_of(activity: ReviewActivity) -> list[WorkflowEvent]:
     """审核记录."""
-    instance = instances.instance_for(BUSINESS_TYPE, activity.id)
-    return instances.trail(instance.id) if instance is not None else []
+    return instances.business_trail(BUSINESS_TYPE, activity.id)
 
 
 # --- 评审活动发布审核 list (S 1.2.4.2) ---------------------------------------------------------------------------
@@ -128,11 +127,7 @@ def review_query(actor: User, tab: str, keyword: str = "") -> Select[tuple[Revie
 
 
 def review_rows(actor: User, activities: list[ReviewActivity]) -> list[ReviewRow]:
-    mine = select(HumanTaskCandidate.task_id).where(HumanTaskCandidate.user_id == actor.id)
-    open_tasks = {business_id: (task_id, name) for business_id, task_id, name in db.session.execute(
-        select(HumanTask.business_id, HumanTask.id, HumanTask.name).where(
-            HumanTask.business_type == BUSINESS_TYPE, HumanTask.status == "open", HumanTask.id.in_(mine),
-            HumanTask.business_id.in_([a.id for a in activities])))}
+    open_tasks = instances.open_tasks_of(actor, BUSINESS_TYPE, [a.id for a in activities])
     return [ReviewRow(a, *open_tasks.get(a.id, (None, ""))) for a in activities]
 
 

@@ -207,8 +207,7 @@ def resubmit_filing(actor: User, committee: Committee, note: str, filename: str 
 
 def trail_of(filing: CommitteeFiling) -> list[WorkflowEvent]:
     """备案审核记录."""
-    instance = instances.instance_for(BUSINESS_TYPE, filing.id)
-    return instances.trail(instance.id) if instance is not None else []
+    return instances.business_trail(BUSINESS_TYPE, filing.id)
 
 
 def filings_of(committee: Committee) -> list[CommitteeFiling]:
@@ -243,11 +242,7 @@ def review_query(actor: User, tab: str, keyword: str = "") -> Select[tuple[Commi
 
 def review_rows(actor: User, filings: list[CommitteeFiling]) -> list[ReviewRow]:
     """Each filing with the actor's open task on it, for the 审核 link and the batch check boxes."""
-    mine = select(HumanTaskCandidate.task_id).where(HumanTaskCandidate.user_id == actor.id)
-    open_tasks = {business_id: (task_id, name) for business_id, task_id, name in db.session.execute(
-        select(HumanTask.business_id, HumanTask.id, HumanTask.name).where(
-            HumanTask.business_type == BUSINESS_TYPE, HumanTask.status == "open", HumanTask.id.in_(mine),
-            HumanTask.business_id.in_([f.id for f in filings])))}
+    open_tasks = instances.open_tasks_of(actor, BUSINESS_TYPE, [f.id for f in filings])
     return [ReviewRow(f, *open_tasks.get(f.id, (None, ""))) for f in filings]
 
 

@@ -188,8 +188,7 @@ def status_of(registration: UnitRegistration) -> str:
 
 
 def trail_of(registration: UnitRegistration) -> list[WorkflowEvent]:
-    instance = instances.instance_for(BUSINESS_TYPE, registration.id)
-    return instances.trail(instance.id) if instance is not None else []
+    return instances.business_trail(BUSINESS_TYPE, registration.id)
 
 
 def resubmit_registration(token: str, application: Application, note: str, licence: Upload | None) -> UnitRegistration:

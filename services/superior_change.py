@@ -55,8 +55,7 @@ def status_of(change: SuperiorChangeRequest) -> str:
 
 
 def trail_of(change: SuperiorChangeRequest) -> list[WorkflowEvent]:
-    instance = instances.instance_for(BUSINESS_TYPE, change.id)
-    return instances.trail(instance.id) if instance is not None else []
+    return instances.business_trail(BUSINESS_TYPE, change.id)
 
 
 def _clean_reason(reason: str) -> str:

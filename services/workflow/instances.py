@@ -350,6 +350,21 @@ def trail(instance_id: int) -> list[WorkflowEvent]:
                                    .order_by(WorkflowEvent.id)))
 
 
+def business_trail(business_type: str, business_id: int) -> list[WorkflowEvent]:
+    """查看经办流程 of a business record: the trail of its newest instance (none before one has started)."""
+    instance = instance_for(business_type, business_id)
+    return trail(instance.id) if instance is not None else []
+
+
+def open_tasks_of(actor: User, business_type: str, business_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """business id → (task id, task name) of the actor's open task on each record: one query for a list page."""
+    mine = select(HumanTaskCandidate.task_id).where(HumanTaskCandidate.user_id == actor.id)
+    rows = db.session.execute(select(HumanTask.business_id, HumanTask.id, HumanTask.name).where(
+        HumanTask.business_type == business_type, HumanTask.status == "open", HumanTask.id.in_(mine),
+        HumanTask.business_id.in_(business_ids)))
+    return {business_id: (task_id, name) for business_id, task_id, name in rows}
+
+
 def instance_for(business_type: str, business_id: int) -> ProcessInstance | None:
     return db.session.scalar(select(ProcessInstance).where(
         ProcessInstance.business_type == business_type, ProcessInstance.business_id == business_id)
