@@ -9,7 +9,8 @@ LIVES instances. Per step:
   the same SQLite file (the floor any request that saves must pay).
 - app:  `POST /inbox/tasks/<id>` through a Flask test client signed in as the candidate: session and user load,
   permission check, task page context, form validation, row lock, engine step, save, inbox projection, trail,
-  commit, 302.
+  commit, 302. Between steps (untimed) the flash is taken out of the session, as the browser's GET of /inbox/
+  does.
 
 Both paths step their own instance of the same life in turn, so they see the same instance sizes. Medians are
 over every step; `ratio` = app / bare (target ≤ 2.0). Engine only (no database) is printed beside them.
@@ -31,6 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from flask.testing import FlaskClient  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from app.extensions import db  # noqa: E402
@@ -127,6 +129,14 @@ def bare_step(conn: sqlite3.Connection, parsed: Any, engine: Any, instance_id: i
     return elapsed
 
 
+def consume_flash(client: FlaskClient) -> None:
+    """What the browser's GET of the 302's target does to the session: the flash is shown once and dropped.
+    Without it each client's cookie carried every flash of the run (≈120 messages, several KB, past what a
+    browser keeps), and every timed request paid for signing and parsing it."""
+    with client.session_transaction() as session:
+        session.pop("_flashes", None)
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_engine_step_") as tmp:
         app = build_app(Path(tmp))
@@ -166,6 +176,7 @@ def main() -> None:
                 response = clients[kind].post(f"/inbox/tasks/{task_id}", data=form)
                 app_times.append(time.perf_counter() - began)
                 statuses.append(response.status_code)
+                consume_flash(clients[kind])
         raw.close()
         if set(statuses) != {302}:
             raise SystemExit(f"the endpoint did not answer 302 every time: {sorted(set(statuses))}")

@@ -13,6 +13,7 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -34,7 +35,10 @@ class PermissionDef:
     unit_types: tuple[str, ...] = ()
 
     def applies_to(self, unit: Unit) -> bool:
-        return not self.unit_types or unit.unit_type_code in self.unit_types
+        return self.applies_to_type(unit.unit_type_code)
+
+    def applies_to_type(self, unit_type: str) -> bool:
+        return not self.unit_types or unit_type in self.unit_types
 
 
 PERMISSIONS_FILE = Path(__file__).resolve().parent.parent / "admin_config" / "permissions.yaml"
@@ -56,30 +60,89 @@ def permission_scopes() -> dict[str, str]:
     return {code: p.scope for code, p in registry().items()}
 
 
+def _scope(code: str) -> str:
+    perm = registry().get(code)
+    return perm.scope if perm is not None else "unit"
+
+
+@dataclass
+class _RequestCodes:
+    """The codes a signed-in account's roles grant, read with the account, and what they came to."""
+
+    held: frozenset[str]
+    facts: tuple[Any, ...] = ()  # the account's flags and unit that `effective` was worked out for
+    effective: frozenset[str] = frozenset()
+
+
+# A request's signed-in account carries the codes its roles grant (app.auth reads them with the account and drops
+# them when the request ends): walking the account's roles for every check and menu entry cost more than the
+# checks themselves (issue #3).
+_REQUEST_CODES = "_request_permission_codes"
+
+
+def hold_codes_for_request(user: User, codes: Iterable[str]) -> None:
+    """The codes `user`'s roles grant, as read with the account at the start of a request; until
+    forget_request_codes they stand in for `user.roles` (a change to the roles counts from the next request)."""
+    setattr(user, _REQUEST_CODES, _RequestCodes(frozenset(codes)))
+
+
+def forget_request_codes(user: User) -> None:
+    if hasattr(user, _REQUEST_CODES):
+        delattr(user, _REQUEST_CODES)
+
+
 def effective_codes(user: User) -> set[str]:
     """Every permission code the user holds, regardless of target unit."""
+    return set(_effective_codes(user))
+
+
+def _effective_codes(user: User | Any) -> frozenset[str]:
     if not isinstance(user, User) or not user.enabled:
-        return set()
-    scopes = permission_scopes()
+        return frozenset()
     if user.is_platform_admin:
-        return set(scopes)
+        return frozenset(registry())
+    held: _RequestCodes | None = getattr(user, _REQUEST_CODES, None)
+    if held is None:
+        return _granted(user, user.permission_codes)
+    facts = (user.is_unit_admin, user.unit_id, user.unit.status, user.unit.unit_type_code)
+    if held.facts != facts:
+        held.facts, held.effective = facts, _granted(user, held.held)
+    return held.effective
+
+
+def _granted(user: User, role_codes: Iterable[str]) -> frozenset[str]:
     if user.unit.status != "active":
-        return set()
-    held = scopes.keys() if user.is_unit_admin else user.permission_codes
+        return frozenset()
+    applicable = _applicable_codes(user.unit.unit_type_code)
+    return applicable if user.is_unit_admin else applicable.intersection(role_codes)
+
+
+# unit type → the non-platform codes that mean something in units of that type, for the registry they were
+# worked out from (reference data reloads replace the registry).
+_APPLICABLE: tuple[dict[str, PermissionDef], dict[str, frozenset[str]]] = ({}, {})
+
+
+def _applicable_codes(unit_type: str) -> frozenset[str]:
+    global _APPLICABLE
     perms = registry()
-    return {code for code in held
-            if code in perms and perms[code].scope != "platform" and perms[code].applies_to(user.unit)}
+    if _APPLICABLE[0] is not perms:
+        _APPLICABLE = (perms, {})
+    by_type = _APPLICABLE[1]
+    if unit_type not in by_type:
+        by_type[unit_type] = frozenset(code for code, perm in perms.items()
+                                       if perm.scope != "platform" and perm.applies_to_type(unit_type))
+    return by_type[unit_type]
 
 
 def has_permission(user: User | Any, code: str, unit: Unit | None = None) -> bool:
     """May `user` exercise `code`, on `unit` when one is given?"""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    if code not in effective_codes(user):
+    if code not in _effective_codes(user):
         return False
     if unit is None or user.is_platform_admin:
         return True
-    scope = permission_scopes().get(code, "unit")
+    scope = _scope(code)
     if scope == "subtree":
         return unit.is_within(user.unit)
     return unit.id == user.unit_id
@@ -97,7 +160,7 @@ def visible_units(user: User, code: str, include_own: bool = True) -> Select[tup
         return stmt.where(Unit.id.is_(None))
     if user.is_platform_admin:
         return stmt
-    scope = permission_scopes().get(code, "unit")
+    scope = _scope(code)
     if scope == "subtree":
         stmt = stmt.where(Unit.path.startswith(user.unit.path, autoescape=True))
         if not include_own:
@@ -112,7 +175,7 @@ def scope_to_units(stmt: Select[Any], unit_column: Any, user: User, code: str) -
         return stmt.where(unit_column.is_(None) & unit_column.is_not(None))
     if user.is_platform_admin:
         return stmt
-    scope = permission_scopes().get(code, "unit")
+    scope = _scope(code)
     if scope == "subtree":
         subtree = select(Unit.id).where(Unit.path.startswith(user.unit.path, autoescape=True))
         return stmt.where(unit_column.in_(subtree))

@@ -13,13 +13,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, redirect, request, url_for
+from flask import Flask, abort, g, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import contains_eager
 
-from app.extensions import db, login_manager
-from app.models import Applicant, Role, RolePermission, User, UserRole
+from app.extensions import db, loaded_from_row, login_manager
+from app.models import Applicant, RolePermission, Unit, User, UserRole
 from services import access
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -27,20 +26,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Pages a signed-in user who must change the password may still reach.
 _PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static"}
 # Blueprints an applicant may reach; staff pages (and staff sign-in) are out of bounds.
-APPLICANT_BLUEPRINTS = {"applicant"}
+APPLICANT_BLUEPRINTS = {"applicant", "declarations"}
 
 
 def is_applicant(user: Any) -> bool:
     return getattr(user, "is_applicant", False) is True
 
 
-# One query for the account, its unit and its roles' permissions, which every permission check reads; built once
-# (every request runs it). Flat outer joins: joinedload nests (user_role JOIN role), which SQLite materializes by
-# scanning user_role.
-_USER_QUERY = (
-    select(User).outerjoin(UserRole, UserRole.user_id == User.id).outerjoin(Role, Role.id == UserRole.role_id)
-    .outerjoin(RolePermission, RolePermission.role_id == Role.id).where(User.id == bindparam("user_id"))
-    .options(contains_eager(User.roles).contains_eager(Role.permissions))
+# The account, its unit and the permission codes its roles grant, as one Core read (one row per code): every
+# request runs it. The ORM query this replaced built User, Unit (with four eager relationships), Role and
+# RolePermission objects and cost more than a whole engine step (issue #3); here the two objects are built from
+# the row and attached to the session as if loaded, and the codes go to the permission module for this request.
+_USER, _UNIT, _USER_ROLE, _GRANT = User.__table__, Unit.__table__, UserRole.__table__, RolePermission.__table__
+_ACCOUNT_ROWS = (
+    select(_USER, *(column.label(f"unit__{column.name}") for column in _UNIT.c), _GRANT.c.permission_code)
+    .join(_UNIT, _UNIT.c.id == _USER.c.unit_id)
+    .outerjoin(_USER_ROLE, _USER_ROLE.c.user_id == _USER.c.id)
+    .outerjoin(_GRANT, _GRANT.c.role_id == _USER_ROLE.c.role_id)
+    .where(_USER.c.id == bindparam("user_id"))
 )
 
 
@@ -52,9 +55,15 @@ def _load_user(token: str) -> User | Applicant | None:
     user_id, _, session_token = token.partition(":")
     if not user_id.isdigit():
         return None
-    user = db.session.scalars(_USER_QUERY, {"user_id": int(user_id)}).unique().first()
-    if user is None or not user.enabled or user.session_token != session_token:
+    db.session.flush()  # as the ORM's autoflush would: the row shows what this session already changed
+    rows = db.session.connection().execute(_ACCOUNT_ROWS, {"user_id": int(user_id)}).all()
+    if not rows:
         return None
+    row = rows[0]._mapping
+    if not row["enabled"] or row["session_token"] != session_token:
+        return None
+    user = loaded_from_row(User, row, unit=loaded_from_row(Unit, row, prefix="unit__"))
+    access.hold_codes_for_request(user, (r.permission_code for r in rows if r.permission_code is not None))
     return user
 
 
@@ -89,6 +98,12 @@ def init_app(app: Flask) -> None:
     from app.auth.views import bp
 
     app.register_blueprint(bp)
+
+    @app.teardown_request
+    def _forget_request_codes(_exc: BaseException | None) -> None:
+        user = g.get("_login_user")
+        if isinstance(user, User):
+            access.forget_request_codes(user)
 
     @app.before_request
     def _keep_applicants_in_their_area() -> Any:

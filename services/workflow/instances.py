@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.extensions import db
+from app.extensions import db, loaded_from_row
 from app.models import Unit, User
 from app.models.workflow import (
     HumanTask,
@@ -78,9 +78,9 @@ _NEW_TASK = insert(_HT).returning(_HT.c.id, sort_by_parameter_order=True)
 _NEW_CANDIDATES = insert(_HTC)
 _NEW_EVENT = insert(_WE)
 # A task and whether the user is one of its candidates.
-_TASK_TO_COMPLETE = select(HumanTask, exists().where(
-    HumanTaskCandidate.task_id == HumanTask.id, HumanTaskCandidate.user_id == bindparam("user_id"))
-).where(HumanTask.id == bindparam("task_id"))
+_TASK_TO_COMPLETE = select(_HT, exists().where(
+    _HTC.c.task_id == _HT.c.id, _HTC.c.user_id == bindparam("user_id")).label("is_candidate")
+).where(_HT.c.id == bindparam("task_id"))
 
 
 @dataclass(frozen=True)
@@ -166,14 +166,13 @@ def load_task_for(actor: User, task_id: int) -> HumanTask:
 
 def task_to_complete(actor: User, task_id: int) -> HumanTask:
     """The task `actor` would complete: 404 unknown, 403 not a candidate; its state is checked under the lock."""
-    row = db.session.execute(_TASK_TO_COMPLETE, {"task_id": task_id, "user_id": actor.id}).first()
+    db.session.flush()  # as the ORM's autoflush would: the row shows what the caller changed
+    row = db.session.connection().execute(_TASK_TO_COMPLETE, {"task_id": task_id, "user_id": actor.id}).first()
     if row is None:
         raise NotFound("待办不存在")
-    task: HumanTask = row[0]
-    candidate = bool(row[1])
-    if not candidate:
+    if not row.is_candidate:
         raise Forbidden("您不是该待办的办理人，无权办理")
-    return task
+    return loaded_from_row(HumanTask, row._mapping)
 
 
 def complete_human_task(actor: User, task_id: int, form_data: Mapping[str, Any],
@@ -187,7 +186,7 @@ def complete_checked_task(actor: User, task: HumanTask, form_data: Mapping[str, 
     """complete_human_task for a task that task_to_complete has just given `actor` (candidacy checked once)."""
     try:
         locked = _lock_row(task.instance_id)
-        if db.session.get_bind().dialect.name != "sqlite":
+        if db.session.connection().dialect.name != "sqlite":
             # SQLite needs no re-read: the lock above succeeds only when no writer committed since this
             # transaction's first read, so the task as read is current. PostgreSQL reads committed rows.
             db.session.refresh(task)
@@ -236,10 +235,9 @@ def complete_checked_task(actor: User, task: HumanTask, form_data: Mapping[str, 
 
 def _lock_row(instance_id: int) -> Row[Any]:
     """The instance's row locked for this transaction (see lock_instance), with its definition's sha256."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        row = db.session.connection().execute(_LOCK_SQLITE, {"instance_id": instance_id}).first()
-    else:
-        row = db.session.connection().execute(_LOCK_FOR_UPDATE, {"instance_id": instance_id}).first()
+    connection = db.session.connection()
+    lock = _LOCK_SQLITE if connection.dialect.name == "sqlite" else _LOCK_FOR_UPDATE
+    row = connection.execute(lock, {"instance_id": instance_id}).first()
     if row is None:
         raise NotFound("流程实例不存在")
     return row
