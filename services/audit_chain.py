@@ -21,6 +21,7 @@ from app.models import AuditLevel, AuditLevelMember, Role, RolePermission, Unit,
 from services import access, audit_log
 from services.errors import InvalidInput
 
+QUALIFICATION_ITEM = "application_qualification"
 ITEMS_FILE = Path(__file__).resolve().parent.parent / "admin_config" / "audit_items.yaml"
 
 
@@ -59,9 +60,15 @@ def configured_levels(unit_id: int, item_type: str) -> list[AuditLevel]:
     ))
 
 
+_LEVEL_NUMBERS = (select(AuditLevel.level_no)
+                  .where(AuditLevel.unit_id == bindparam("unit_id"), AuditLevel.item_type == bindparam("item_type"))
+                  .order_by(AuditLevel.level_no))
+
+
 def review_levels(unit_id: int, item_type: str) -> list[int]:
-    """The level numbers a review passes through in this unit: the configured ones, else [1]."""
-    return [level.level_no for level in configured_levels(unit_id, item_type)] or [1]
+    """The level numbers a review passes through in this unit: the configured ones, else [1] (numbers only:
+    it runs each time a review reaches a unit)."""
+    return list(db.session.scalars(_LEVEL_NUMBERS, {"unit_id": unit_id, "item_type": item_type})) or [1]
 
 
 # Every configured level of a unit's item type with its enabled members (built once: it runs on each step).
@@ -147,6 +154,9 @@ def assign_task(post: str, business_type: str, data: dict[str, Any], owner_unit_
         if item is None:
             raise InvalidInput(f"业务类型 {business_type} 未配置审核事项")
         return Assignment(unit_id, level_no, candidate_user_ids(unit_id, item.code, level_no))
+    if post == "committee_reviewer":  # 参评资格审核 (S 1.2.5.1) at the committee's forming unit
+        unit_id = int(data["reviewing_unit_id"])
+        return Assignment(unit_id, 1, candidate_user_ids(unit_id, QUALIFICATION_ITEM, 1))
     if post == "unit_admin" and owner_unit_id is not None:
         admins = db.session.scalars(_UNIT_ADMINS, {"unit_id": owner_unit_id})
         return Assignment(owner_unit_id, None, list(admins))
