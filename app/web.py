@@ -68,6 +68,26 @@ def xlsx_response(content: bytes, filename: str) -> Response:
     return response
 
 
+STORED_MIMETYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png",
+                    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def send_stored(record: dict[str, Any]) -> Response:
+    """Download a file kept by services.file_store, described by its {sha256, filename, file_type} record.
+    The caller has checked that the user may see the record it comes from."""
+    from flask import send_file
+
+    from services import file_store
+    from services.errors import NotFound
+
+    path = file_store.path_for(str(record.get("sha256") or ""))
+    if not path.is_file():
+        raise NotFound("文件不存在，请联系管理员")
+    return send_file(path, mimetype=STORED_MIMETYPES.get(str(record.get("file_type")), "application/octet-stream"),
+                     as_attachment=True, download_name=str(record.get("filename") or "附件"), max_age=0)
+
+
 MAX_ROW_ID = 2**31 - 1  # the largest key an INTEGER column holds on PostgreSQL
 
 

@@ -42,9 +42,10 @@ from app.models.activity import (
     REVIEW_METHOD_LABELS,
     WRITTEN_EXAM_LABELS,
 )
-from services import access, audit_log
+from services import access, audit_log, file_store
 from services.committees import is_active_committee
 from services.errors import Conflict, InvalidInput, NotFound
+from services.workflow.forms import FieldDefinition
 
 TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "admin_config" / "achievement_templates.yaml"
 PUBLISH_PERMISSION = "activity.publish"
@@ -435,6 +436,66 @@ def save_material_requirements(actor: User, activity: ReviewActivity, rows: Sequ
     db.session.flush()
     audit_log.record(actor, "activity.materials", f"评审活动「{activity.name}」保存申报材料需求配置（{len(items)} 项）",
                      "review_activity", activity.id)
+
+
+# --- 评审政策文件 and 评审工作方案 (S 1.2.4.1 上传附件) ---------------------------------------------------------------
+
+# kind → (label, attribute). 评审政策文件 is for publication (public once the activity is 已发布); 评审工作方案 is for
+# the review inside the units (the publishing unit and its 授权管理单位's reviewers).
+FILE_KINDS = {"policy": ("评审政策文件(对外发布使用)", "policy_files"), "plan": ("评审工作方案(对内审核使用)", "plan_files")}
+FILE_TYPES = ("pdf", "docx", "jpg", "png")
+MAX_FILES_PER_KIND = 10
+
+
+def _kind(kind: str) -> tuple[str, str]:
+    if kind not in FILE_KINDS:
+        raise NotFound("附件类别不存在")
+    return FILE_KINDS[kind]
+
+
+def activity_file_field(kind: str) -> FieldDefinition:
+    label, _attribute = _kind(kind)
+    return FieldDefinition(kind, label, "file", max_size_mb=_limit("max_size_mb"), accept=FILE_TYPES)
+
+
+def add_activity_file(actor: User, activity: ReviewActivity, kind: str, filename: str, content: bytes) -> None:
+    """上传附件 while the activity may be edited; the same file twice or more than ten are refused."""
+    access.require_permission(actor, PUBLISH_PERMISSION, activity.unit)
+    _require_editable(activity)
+    label, attribute = _kind(kind)
+    checked = file_store.check(activity_file_field(kind), filename, content)
+    files = list(getattr(activity, attribute) or [])
+    if len(files) >= MAX_FILES_PER_KIND:
+        raise InvalidInput(f"{label}：最多上传 {MAX_FILES_PER_KIND} 个附件", field=kind)
+    if any(f["sha256"] == checked.sha256 for f in files):
+        raise InvalidInput(f"{label}：该文件已上传", field=kind)
+    setattr(activity, attribute, [*files, {"sha256": checked.sha256, "filename": checked.filename,
+                                           "size": checked.size, "file_type": checked.file_type}])
+    db.session.flush()
+    file_store.store(checked, content)
+    audit_log.record(actor, "activity.file", f"评审活动「{activity.name}」上传{label}：{checked.filename}",
+                     "review_activity", activity.id)
+
+
+def remove_activity_file(actor: User, activity: ReviewActivity, kind: str, sha256: str) -> None:
+    access.require_permission(actor, PUBLISH_PERMISSION, activity.unit)
+    _require_editable(activity)
+    label, attribute = _kind(kind)
+    files = list(getattr(activity, attribute) or [])
+    kept = [f for f in files if f["sha256"] != sha256]
+    if len(kept) == len(files):
+        raise NotFound("附件不存在")
+    setattr(activity, attribute, kept)
+    audit_log.record(actor, "activity.file.delete", f"评审活动「{activity.name}」删除{label}", "review_activity",
+                     activity.id)
+
+
+def activity_file(activity: ReviewActivity, kind: str, sha256: str) -> dict[str, Any]:
+    _label, attribute = _kind(kind)
+    for record in getattr(activity, attribute) or []:
+        if record["sha256"] == sha256:
+            return dict(record)
+    raise NotFound("附件不存在")
 
 
 # --- lists and loading -----------------------------------------------------------------------------------------

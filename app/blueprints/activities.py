@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from app.auth import permission_required
 from app.blueprints.inbox import register_record_view
@@ -24,9 +24,9 @@ from app.models.activity import (
     REVIEW_METHOD_LABELS,
     WRITTEN_EXAM_LABELS,
 )
-from app.web import form_input, paginate, render_form
+from app.web import form_input, paginate, render_form, send_stored
 from services import activities, activity_publication
-from services.errors import NotFound, ServiceError
+from services.errors import InvalidInput, NotFound, ServiceError
 
 bp = Blueprint("activities", __name__, url_prefix="/activities")
 
@@ -121,6 +121,7 @@ def _detail_context(activity: ReviewActivity) -> dict[str, Any]:
             "titles": activities.achievement_titles(), "templates": activities.template_names(),
             "file_types": activities.template_config()["file_types"], "sources": activities.import_sources(activity),
             "editable": activities.is_editable(activity), "problems": activity_publication.submission_problems(activity),
+            "file_kinds": activities.FILE_KINDS, "file_kinds_types": activities.FILE_TYPES,
             **_choices()}
 
 
@@ -184,6 +185,47 @@ def submit(activity_id: int) -> Any:
     note = request.form.get("note", "")
     return _save(activity_id, lambda a: activity_publication.submit_activity(current_user, a, note),
                  "已提交，等待授权管理单位审核", "trail")
+
+
+# --- 评审政策文件 / 评审工作方案 (上传附件) ---------------------------------------------------------------------------
+
+@bp.route("/<int:activity_id>/files/<kind>", methods=["POST"])
+@permission_required("activity.publish")
+def upload_file(activity_id: int, kind: str) -> Any:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        label = activities.FILE_KINDS.get(kind, ("附件", ""))[0]
+        return _save(activity_id, lambda a: _missing(label, kind), "", "files")
+    content = upload.read()
+    return _save(activity_id, lambda a: activities.add_activity_file(current_user, a, kind, upload.filename or "",
+                                                                     content), "附件已上传", "files")
+
+
+def _missing(label: str, kind: str) -> None:
+    raise InvalidInput(f"{label}：请选择要上传的文件", field=kind)
+
+
+@bp.route("/<int:activity_id>/files/<kind>/<sha256>/delete", methods=["POST"])
+@permission_required("activity.publish")
+def delete_file(activity_id: int, kind: str, sha256: str) -> Any:
+    return _save(activity_id, lambda a: activities.remove_activity_file(current_user, a, kind, sha256[:64]),
+                 "附件已删除", "files")
+
+
+@bp.route("/<int:activity_id>/files/<kind>/<sha256>")
+@login_required  # the publishing unit or its reviewers: activity_publication decides
+def download_file(activity_id: int, kind: str, sha256: str) -> Any:
+    activity = activity_publication.load_activity_for_viewer(current_user, activity_id)
+    return send_stored(activities.activity_file(activity, kind, sha256[:64]))
+
+
+@bp.route("/public/<int:public_activity_id>/policy/<sha256>")
+def public_policy_file(public_activity_id: int, sha256: str) -> Any:
+    """评审政策文件 are for publication: anyone may read those of a 已发布 activity."""
+    activity = db.session.get(ReviewActivity, public_activity_id)
+    if activity is None or activity.status != "published":
+        raise NotFound("附件不存在")
+    return send_stored(activities.activity_file(activity, "policy", sha256[:64]))
 
 
 # --- 评审活动发布审核 (S 1.2.4.2) ----------------------------------------------------------------------------------

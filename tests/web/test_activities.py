@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -178,3 +179,60 @@ def test_another_units_activity_is_not_found(client, login, make_user, tree):
     assert client.get(f"/activities/{activity.id}").status_code == 404
     assert client.post(f"/activities/{activity.id}/submit").status_code == 404
     assert activity.name not in client.get("/activities/").get_data(as_text=True)
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_policy_and_plan_files_upload_download_and_publication(client, login, tree, make_user):
+    committee = file_committee(tree)
+    login(tree.forming_admin)
+    activity = create(client, committee.id)
+    url = f"/activities/{activity.id}/files"
+    assert client.post(f"{url}/policy", data={"file": (io.BytesIO(PDF), "评审政策.pdf")},
+                       content_type="multipart/form-data").status_code == 302
+    assert client.post(f"{url}/plan", data={"file": (io.BytesIO(PDF + b"plan"), "工作方案.pdf")},
+                       content_type="multipart/form-data").status_code == 302
+    bad = client.post(f"{url}/policy", data={"file": (io.BytesIO(b"MZ\x90\x00not a pdf"), "x.pdf")},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 400 and "评审政策文件(对外发布使用)：文件类型须为" in bad.get_data(as_text=True)
+    twice = client.post(f"{url}/policy", data={"file": (io.BytesIO(PDF), "again.pdf")},
+                        content_type="multipart/form-data")
+    assert twice.status_code == 400 and "该文件已上传" in twice.get_data(as_text=True)
+    assert client.post(f"{url}/minutes", data={"file": (io.BytesIO(PDF), "x.pdf")},
+                       content_type="multipart/form-data").status_code == 404
+    fresh_request()
+    activity = db.session.get(ReviewActivity, activity.id)
+    assert [f["filename"] for f in activity.policy_files] == ["评审政策.pdf"]
+    policy, plan = activity.policy_files[0]["sha256"], activity.plan_files[0]["sha256"]
+    download = client.get(f"{url}/policy/{policy}")
+    assert download.status_code == 200 and download.data == PDF
+    assert "评审政策.pdf" in client.get(f"/activities/{activity.id}").get_data(as_text=True)
+    # Not published yet: the public link answers 404; another unit cannot read the files either.
+    client.post("/logout")
+    assert client.get(f"/activities/public/{activity.id}/policy/{policy}").status_code == 404
+    login(make_user(tree.other_city, admin=True))
+    assert client.get(f"{url}/plan/{plan}").status_code == 404
+    client.post("/logout")
+    login(tree.forming_admin)
+    assert client.post(f"/activities/{activity.id}/submit").status_code == 302
+    for reviewer in tree.activity_reviewers:
+        decide(client, login, activity, reviewer, "pass")
+    client.post("/logout")
+    assert client.get(f"/activities/public/{activity.id}/policy/{policy}").data == PDF
+    assert client.get(f"/activities/public/{activity.id}/policy/{plan}").status_code == 404  # the plan stays inside
+    assert "评审政策.pdf" in client.get("/activities/public").get_data(as_text=True)
+
+
+def test_removing_a_file_needs_an_editable_activity(client, login, tree):
+    committee = file_committee(tree)
+    login(tree.forming_admin)
+    activity = create(client, committee.id)
+    client.post(f"/activities/{activity.id}/files/policy", data={"file": (io.BytesIO(PDF), "p.pdf")},
+                content_type="multipart/form-data")
+    fresh_request()
+    sha = db.session.get(ReviewActivity, activity.id).policy_files[0]["sha256"]
+    assert client.post(f"/activities/{activity.id}/files/policy/{'0' * 64}/delete").status_code == 404
+    assert client.post(f"/activities/{activity.id}/files/policy/{sha}/delete").status_code == 302
+    fresh_request()
+    assert db.session.get(ReviewActivity, activity.id).policy_files == []
