@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from app.auth import permission_required
 from app.extensions import db
-from app.models import ProcessInstance
+from app.models import HumanTask, ProcessInstance
 from app.web import error_response
 from services import file_store, opinions
 from services.errors import Conflict, InvalidInput, NotFound, ServiceError
@@ -41,6 +41,16 @@ KEYWORD_MAX = 50
 def register_record_view(business_type: str, loader: RecordLoader) -> None:
     """Show `business_type`'s record on its task pages: `loader(instance)` gives the template's context."""
     _RECORD_VIEWS[business_type] = loader
+
+
+TaskPage = Callable[[HumanTask], str]
+_TASK_PAGES: dict[str, TaskPage] = {}
+
+
+def register_task_page(business_type: str, page: TaskPage) -> None:
+    """Open `business_type`'s tasks on the area's own page: `page(task)` gives its URL (GET /inbox/tasks/<id>
+    redirects there once the task is found visible to the user)."""
+    _TASK_PAGES[business_type] = page
 
 
 def _record_panel(detail: inbox.TaskDetail) -> Markup:
@@ -167,6 +177,12 @@ def _render_task(detail: inbox.TaskDetail, errors: dict[str, list[str]] | None =
 @bp.route("/tasks/<int:task_id>")
 @permission_required("inbox.view")
 def task(task_id: int) -> Any:
+    # 申报材料审核 needs more than the task's form (公示, 附件, 委托评审): its tasks open on the area's 审核 page,
+    # after the same 404 / 403 checks as here.
+    found = instances.load_task_for(current_user, task_id)
+    page = _TASK_PAGES.get(found.business_type)
+    if page is not None:
+        return redirect(page(found))
     return _render_task(inbox.open_task(current_user, task_id))
 
 
