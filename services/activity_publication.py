@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, exists, select
 
 from app.extensions import db
-from app.models import HumanTask, HumanTaskCandidate, ReviewActivity, User, WorkflowEvent
-from services import access, audit_chain, audit_log
+from app.models import HumanTask, ReviewActivity, User, WorkflowEvent
+from services import access, audit_chain, audit_log, review_lists
 from services.activities import PUBLISH_PERMISSION
 from services.committees import is_active_committee
 from services.errors import Conflict, InvalidInput, NotFound
@@ -113,13 +113,7 @@ class ReviewRow:
 
 def review_query(actor: User, tab: str, keyword: str = "") -> Select[tuple[ReviewActivity]]:
     """The activities the actor must review (待审核) or the actor's unit has decided, scoped to that unit."""
-    tasks = select(HumanTask.business_id).where(HumanTask.business_type == BUSINESS_TYPE)
-    if tab == "todo":
-        mine = select(HumanTaskCandidate.task_id).where(HumanTaskCandidate.user_id == actor.id)
-        tasks = tasks.where(HumanTask.status == "open", HumanTask.post == "unit_reviewer", HumanTask.id.in_(mine))
-    else:
-        tasks = tasks.where(HumanTask.status == "done", HumanTask.decision == tab)
-    tasks = access.scope_to_units(tasks, HumanTask.unit_id, actor, REVIEW_PERMISSION)
+    tasks = review_lists.reviewed_ids(actor, BUSINESS_TYPE, tab, REVIEW_PERMISSION)
     stmt = select(ReviewActivity).where(ReviewActivity.id.in_(tasks))
     if keyword:
         stmt = stmt.where(ReviewActivity.name.icontains(keyword[:50], autoescape=True))
@@ -132,11 +126,7 @@ def review_rows(actor: User, activities: list[ReviewActivity]) -> list[ReviewRow
 
 
 def review_counts(actor: User) -> dict[str, int]:
-    counts = {}
-    for tab in REVIEW_TABS:
-        stmt = review_query(actor, tab).order_by(None)
-        counts[tab] = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    return counts
+    return review_lists.tab_counts(lambda tab: review_query(actor, tab), REVIEW_TABS)
 
 
 def load_activity_for_viewer(actor: User, activity_id: int) -> ReviewActivity:

@@ -36,7 +36,7 @@ from app.models import (
     User,
     WorkflowEvent,
 )
-from services import access, audit_chain, audit_log, file_store
+from services import access, audit_chain, audit_log, file_store, review_lists
 from services.committees import FILING_PERMISSION, GRADE_ORDER, add_years, highest_grade, rules
 from services.errors import Conflict, InvalidInput, NotFound
 from services.workflow import forms, instances
@@ -226,13 +226,7 @@ class ReviewRow:
 
 def review_query(actor: User, tab: str, keyword: str = "") -> Select[tuple[CommitteeFiling]]:
     """The filings the actor must review (待审核) or the actor's unit has decided, scoped to that unit."""
-    tasks = select(HumanTask.business_id).where(HumanTask.business_type == BUSINESS_TYPE)
-    if tab == "todo":
-        mine = select(HumanTaskCandidate.task_id).where(HumanTaskCandidate.user_id == actor.id)
-        tasks = tasks.where(HumanTask.status == "open", HumanTask.post == "unit_reviewer", HumanTask.id.in_(mine))
-    else:
-        tasks = tasks.where(HumanTask.status == "done", HumanTask.decision == tab)
-    tasks = access.scope_to_units(tasks, HumanTask.unit_id, actor, REVIEW_PERMISSION)
+    tasks = review_lists.reviewed_ids(actor, BUSINESS_TYPE, tab, REVIEW_PERMISSION)
     stmt = select(CommitteeFiling).join(Committee, Committee.id == CommitteeFiling.committee_id).where(
         CommitteeFiling.id.in_(tasks))
     if keyword:
@@ -247,11 +241,7 @@ def review_rows(actor: User, filings: list[CommitteeFiling]) -> list[ReviewRow]:
 
 
 def review_counts(actor: User) -> dict[str, int]:
-    counts = {}
-    for tab in REVIEW_TABS:
-        stmt = review_query(actor, tab).order_by(None)
-        counts[tab] = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    return counts
+    return review_lists.tab_counts(lambda tab: review_query(actor, tab), REVIEW_TABS)
 
 
 def load_filing_for_reviewer(actor: User, filing_id: int) -> CommitteeFiling:
