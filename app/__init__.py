@@ -44,13 +44,23 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
 
 def _bind_business_operations() -> None:
     """Bind the operations the diagrams in bpmn/ declare (services/workflow/scripting.py) to the services."""
-    from services import activity_publication, committee_filing, experts, registration, superior_change
+    from services import (
+        activity_publication,
+        application_review,
+        committee_filing,
+        experts,
+        quota_review,
+        registration,
+        superior_change,
+    )
 
     registration.register_operations()
     superior_change.register_operations()
     committee_filing.register_operations()
     experts.register_operations()
     activity_publication.register_operations()
+    application_review.register_operations()
+    quota_review.register_operations()
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -45,6 +45,15 @@ MENU: list[tuple[str, list[MenuItem]]] = [
               MenuItem("主管部门配置", "review_paths.assignments", "path.config", "signpost-split"),
               MenuItem("审核路径配置", "review_paths.links", "path.config", "signpost-2"),
               MenuItem("审核路径配置查询", "review_paths.simulate", "path.query", "search")]),
+    ("申报审核", [MenuItem("本单位人员审核", "application_review.own", "application.review", "person-check"),
+              MenuItem("下级单位人员审核", "application_review.subordinates", "application.review", "people"),
+              MenuItem("参评资格审核", "application_review.qualification", "application.qualify", "patch-check"),
+              MenuItem("申报材料综合查询", "application_review.stats", "application.stats", "bar-chart"),
+              MenuItem("评审人员统计", "application_review.personnel", "application.stats", "person-lines-fill"),
+              MenuItem("申报人员信息查询", "application_review.query", "application.query", "search")]),
+    ("职数申报", [MenuItem("职数申报", "quotas.index", "quota.declare", "clipboard-data"),
+              MenuItem("职数审核", "quotas.reviews", "quota.review", "clipboard2-check"),
+              MenuItem("职数申报查询", "quotas.query", "quota.query", "search")]),
     (
         "系统管理",
         [

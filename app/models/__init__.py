@@ -23,8 +23,10 @@ from app.models.committee import (
     Expert,
     ExpertService,
 )
+from app.models.declaration import Declaration, DeclarationAchievement, DeclarationStep
 from app.models.dictionary import Specialty, Title, TitleLevel, TitleSeries
 from app.models.org import Region, Unit, UnitNature, UnitType, UnitTypeGrant
+from app.models.quota import QuotaDeclaration, QuotaItem
 from app.models.registration import SuperiorChangeRequest, UnitRegistration
 from app.models.review_path import CompetentAssignment, ReviewPathLink
 from app.models.workflow import (
@@ -39,6 +41,9 @@ from app.models.workflow import (
 )
 
 __all__ = [
+    "Declaration",
+    "DeclarationAchievement",
+    "DeclarationStep",
     "ActivityAchievement",
     "ActivityExceptionalCondition",
     "ActivityLevel",
@@ -69,6 +74,8 @@ __all__ = [
     "WorkflowEvent",
     "AuditLog",
     "Permission",
+    "QuotaDeclaration",
+    "QuotaItem",
     "Region",
     "ReviewPathLink",
     "Role",

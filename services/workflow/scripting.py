@@ -58,6 +58,13 @@ BUSINESS_OPERATIONS: Mapping[str, str] = MappingProxyType({
     "publish_activity": "评审活动发布审核通过，评审活动发布",
     "return_activity": "评审活动发布审核退回组建单位",
     "reject_activity": "评审活动发布审核不通过",
+    "approve_quota_declaration": "职数审核通过，职数核准",
+    "return_quota_declaration": "职数审核退回申报单位",
+    "reject_quota_declaration": "职数审核不通过",
+    "route_declaration": "申报材料送至审核路径上的下一审核单位",
+    "pass_declaration": "申报材料审核通过，上报上级审核单位或评委会受理",
+    "return_declaration": "申报材料审核退回",
+    "reject_declaration": "申报材料审核不通过",
 })
 
 

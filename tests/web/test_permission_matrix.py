@@ -231,6 +231,11 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/activities/<int:activity_id>/exceptional": {"POST": Entry("activity.publish", OWN_UNIT)},
     "/activities/<int:activity_id>/materials": {"POST": Entry("activity.publish", OWN_UNIT)},
     "/activities/<int:activity_id>/submit": {"POST": Entry("activity.publish", OWN_UNIT)},
+    "/activities/<int:activity_id>/files/<kind>": {"POST": Entry("activity.publish", OWN_UNIT)},
+    "/activities/<int:activity_id>/files/<kind>/<sha256>/delete": {"POST": Entry("activity.publish", OWN_UNIT)},
+    "/activities/<int:activity_id>/files/<kind>/<sha256>": {"GET": Entry("activity.publish", FORMING_OR_REVIEWING)},
+    "/activities/public/<int:public_activity_id>/policy/<sha256>": {"GET": Entry("home.view", {**PUBLIC,
+                                                                                               "applicant": AWAY})},
     "/activities/reviews": {"GET": Entry("activity_publication.review", HOLDER)},
     "/activities/public": {"GET": Entry("home.view", PUBLIC)},
     "/experts/": {"GET": Entry("expert.manage", HOLDER)},
@@ -272,6 +277,62 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/review-paths/query": {"GET": Entry("path.query", SUBTREE, "unit_id={unit_id}")},
     "/review-paths/simulate": {"GET": Entry("path.query", SUBTREE, "unit_id={unit_id}&level=intermediate&series="
                                             "engineering_technician&method=intermediate_committee")},
+    # 职数申报 (H 1.5, 1.22), called with a draft of the target (World.quota_records): a draft is the target's own
+    # business, so the superior's and the platform's 职数申报查询 answer 404 for it.
+    "/quotas/": {"GET": Entry("quota.declare", HOLDER)},
+    "/quotas/new": both("quota.declare", HOLDER),
+    "/quotas/<int:declaration_id>": {"GET": Entry("quota.declare", OWN_UNIT)},
+    "/quotas/<int:declaration_id>/edit": both("quota.declare", OWN_UNIT),
+    "/quotas/<int:declaration_id>/submit": {"POST": Entry("quota.declare", OWN_UNIT)},
+    "/quotas/reviews": {"GET": Entry("quota.review", HOLDER)},
+    "/quotas/query": {"GET": Entry("quota.query", HOLDER)},
+    "/quotas/query/export": {"GET": Entry("quota.query", HOLDER)},
+    "/quotas/query/<int:declaration_id>": {"GET": Entry("quota.query", {**OWN_UNIT, "platform_admin": NOT_FOUND})},
+    # 职称申报 (F1), the applicant's own (World.applicant_declaration_records): staff accounts are refused.
+    "/applicant/declarations/": {"GET": Entry("home.view", APPLICANT_ONLY)},
+    "/applicant/declarations/new": both("home.view", APPLICANT_ONLY, "activity_id={open_activity_id}"),
+    "/applicant/declarations/<int:own_declaration_id>": {"GET": Entry("home.view", APPLICANT_ONLY)},
+    "/applicant/declarations/<int:own_declaration_id>/info": {"POST": Entry("home.view", APPLICANT_ONLY)},
+    "/applicant/declarations/<int:own_declaration_id>/assessments": {"POST": Entry("home.view", APPLICANT_ONLY)},
+    "/applicant/declarations/<int:own_declaration_id>/items/<int:item_id>/achievements/new": both(
+        "home.view", APPLICANT_ONLY),
+    "/applicant/declarations/<int:own_declaration_id>/achievements/<int:achievement_id>/edit": both(
+        "home.view", APPLICANT_ONLY),
+    "/applicant/declarations/<int:own_declaration_id>/achievements/<int:achievement_id>/delete": {
+        "POST": Entry("home.view", APPLICANT_ONLY)},
+    "/applicant/declarations/<int:own_declaration_id>/materials/<int:requirement_id>": {
+        "POST": Entry("home.view", APPLICANT_ONLY)},
+    "/applicant/declarations/<int:own_declaration_id>/materials/<int:requirement_id>/<file_sha256>/delete": {
+        "POST": Entry("home.view", APPLICANT_ONLY)},
+    "/applicant/declarations/<int:own_declaration_id>/files/<file_sha256>": {"GET": Entry("home.view", APPLICANT_ONLY)},
+    "/applicant/declarations/<int:own_declaration_id>/achievements/<int:achievement_id>/files/<file_sha256>/delete": {
+        "POST": Entry("home.view", APPLICANT_ONLY)},
+    "/applicant/declarations/<int:own_declaration_id>/submit": {"POST": Entry("home.view", APPLICANT_ONLY)},
+    # 申报审核 (S 1.2.3, 1.2.5.1; H 1.1.4, 1.24), called with a declaration of the target that the target passed up
+    # to the committee it formed (World.application_review_records). Its 审核 pages open only for units it reached;
+    # nobody holds an open task on it here, so a POST by a holder is refused as "not its reviewer" (403).
+    "/application-review/own": {"GET": Entry("application.review", HOLDER)},
+    "/application-review/own/export": {"GET": Entry("application.review", HOLDER)},
+    "/application-review/subordinates": {"GET": Entry("application.review", HOLDER)},
+    "/application-review/subordinates/export": {"GET": Entry("application.review", HOLDER)},
+    "/application-review/batch": {"POST": Entry("application.review", HOLDER)},
+    "/application-review/qualification": {"GET": Entry("application.qualify", HOLDER)},
+    "/application-review/applications/<int:reviewed_id>": {
+        "GET": Entry("application.review", {**OWN_UNIT, "platform_admin": NOT_FOUND}),
+        "POST": Entry("application.review", {**OWN_UNIT, "member_with": FORBIDDEN, "platform_admin": NOT_FOUND})},
+    "/application-review/qualification/<int:reviewed_id>": {
+        "GET": Entry("application.qualify", {**OWN_UNIT, "platform_admin": NOT_FOUND}),
+        "POST": Entry("application.qualify", {**OWN_UNIT, "member_with": FORBIDDEN, "platform_admin": NOT_FOUND})},
+    "/application-review/applications/<int:reviewed_id>/files/<reviewed_sha256>": {"GET": Entry("home.view", expect(
+        signed_out=LOGIN, member_with=OK, member_without=OK, superior_admin=NOT_FOUND, unrelated_admin=NOT_FOUND,
+        platform_admin=NOT_FOUND))},
+    "/application-review/stats": {"GET": Entry("application.stats", HOLDER)},
+    "/application-review/personnel": {"GET": Entry("application.stats", HOLDER)},
+    "/application-review/personnel/<int:reviewed_id>/edit": both("application.stats",
+                                                                {**OWN_UNIT, "platform_admin": NOT_FOUND}),
+    "/application-review/query": {"GET": Entry("application.query", HOLDER)},
+    "/application-review/query/export": {"GET": Entry("application.query", HOLDER)},
+    "/application-review/query/<int:reviewed_id>": {"GET": Entry("application.query", SUBTREE)},
 }
 
 MATRIX = [(rule, method) for rule, methods in ROUTES.items() for method in methods]
@@ -306,7 +367,122 @@ class World:
                 "registration_id": self.registration.registration.id, "registration_token": self.registration.token,
                 "item_type": "unit_registration", "process_id": "unit_superior_change", "version": 1,
                 "operation": "suspend", **self.inbox_records(), **(committee := self.committee_records()),
-                **self.review_path_records(committee["committee_id"])}
+                **self.review_path_records(committee["committee_id"]), **self.quota_records(),
+                **(declared := self.applicant_declaration_records(committee["committee_id"])),
+                **self.application_review_records(),
+                **self.activity_files(committee["activity_id"], declared["open_activity_id"])}
+
+    def activity_files(self, draft_id: int, published_id: int) -> dict[str, Any]:
+        """评审政策文件 on the target's draft activity (its own pages) and on a 已发布 one (the public link)."""
+        import hashlib
+
+        from committee_helpers import PDF
+
+        from app.models import ReviewActivity
+        from services import file_store
+
+        checked = file_store.StoredFile(hashlib.sha256(PDF).hexdigest(), "政策.pdf", len(PDF), "pdf")
+        file_store.store(checked, PDF)
+        record = {"sha256": checked.sha256, "filename": "政策.pdf", "size": len(PDF), "file_type": "pdf"}
+        for activity_id in (draft_id, published_id):
+            db.session.get(ReviewActivity, activity_id).policy_files = [record]
+        db.session.flush()
+        return {"kind": "policy", "sha256": checked.sha256, "public_activity_id": published_id}
+
+    def application_review_records(self) -> dict[str, Any]:
+        """A submitted declaration of the target's applicant that the target passed up to the committee it formed
+        (committee_records' committee and activity); its material is the PDF committee_records stored."""
+        import hashlib
+
+        from committee_helpers import PDF
+
+        from app.models import Committee, Declaration, DeclarationStep, ReviewActivity
+
+        activity = db.session.scalar(select(ReviewActivity).where(ReviewActivity.name == "矩阵测试评审活动"))
+        committee = db.session.get(Committee, activity.committee_id)
+        sha256 = hashlib.sha256(PDF).hexdigest()
+        path = [{"unit_id": self.target.id, "role": "申报单位", "name": self.target.name},
+                {"committee_id": committee.id, "role": "评委会", "name": committee.name}]
+        declaration = Declaration(
+            applicant_id=self.applicant.id, activity_id=activity.id, committee_id=committee.id,
+            unit_id=self.target.id, year=2026, series_code="engineering_technician", level_code="intermediate",
+            method_code="intermediate_committee", status="reviewing", path=path, step=1, resume_steps=[],
+            current_unit_id=self.target.id, submitted_at=datetime(2026, 3, 2), first_submitted_at=datetime(2026, 3, 2),
+            materials={"1": [{"sha256": sha256, "filename": "材料.pdf", "size": len(PDF), "file_type": "pdf"}]},
+            assessments=[], snapshot={})
+        db.session.add(declaration)
+        db.session.flush()
+        db.session.add_all([
+            DeclarationStep(declaration_id=declaration.id, unit_id=self.target.id, step=0, role="申报单位",
+                            status="passed", decided_at=datetime(2026, 3, 5), attachments={}),
+            DeclarationStep(declaration_id=declaration.id, unit_id=self.target.id, step=1, role="评委会",
+                            attachments={})])
+        db.session.flush()
+        return {"reviewed_id": declaration.id, "reviewed_sha256": sha256}
+
+    def applicant_declaration_records(self, committee_id: int) -> dict[str, Any]:
+        """A 暂存 declaration of the applicant on an open activity of the matrix committee, with one achievement
+        and one stored material, and another open activity to declare to."""
+        import hashlib
+        from datetime import timedelta
+
+        from committee_helpers import PDF
+
+        from app.models import (
+            ActivityAchievement,
+            ActivityLevel,
+            ActivityMaterialRequirement,
+            Declaration,
+            DeclarationAchievement,
+            ReviewActivity,
+        )
+        from services import file_store
+
+        now = datetime.now()
+        opened = []
+        for name in ("矩阵测试申报活动", "矩阵测试另一申报活动"):
+            activity = ReviewActivity(
+                committee_id=committee_id, unit_id=self.target.id, reviewing_unit_id=self.superior.id, name=name,
+                scope="专业技术人员", year=now.year, category="annual", review_method="expert_review",
+                written_exam="none", interview="none", apply_start=now - timedelta(days=1),
+                first_submit_deadline=now + timedelta(days=10), revise_submit_deadline=now + timedelta(days=20),
+                committee_receive_deadline=now + timedelta(days=30), status="published")
+            activity.levels = [ActivityLevel(level_code="intermediate")]
+            activity.achievements = [ActivityAchievement(position=1, title="论文论著", templates=["paper"])]
+            activity.material_requirements = [ActivityMaterialRequirement(position=1, name="身份证明", max_files=2,
+                                                                          max_size_mb=5, file_types=["pdf"])]
+            opened.append(activity)
+        db.session.add_all(opened)
+        db.session.flush()
+        activity = opened[0]
+        checked = file_store.StoredFile(hashlib.sha256(PDF).hexdigest(), "身份证.pdf", len(PDF), "pdf")
+        file_store.store(checked, PDF)
+        record = {"sha256": checked.sha256, "filename": checked.filename, "size": checked.size, "file_type": "pdf"}
+        requirement = activity.material_requirements[0]
+        declaration = Declaration(
+            applicant_id=self.applicant.id, activity_id=activity.id, committee_id=committee_id,
+            unit_id=self.target.id, year=now.year, series_code="engineering_technician", level_code="intermediate",
+            method_code="intermediate_committee", materials={str(requirement.id): [record]}, assessments=[],
+            snapshot={}, path=[], resume_steps=[])
+        declaration.achievements = [DeclarationAchievement(item_id=activity.achievements[0].id, template_code="paper",
+                                                           fields={"paper_name": "矩阵测试论文"}, attachments=[record])]
+        db.session.add(declaration)
+        db.session.flush()
+        return {"own_declaration_id": declaration.id, "open_activity_id": opened[1].id,
+                "item_id": activity.achievements[0].id, "achievement_id": declaration.achievements[0].id,
+                "requirement_id": requirement.id, "file_sha256": checked.sha256}
+
+    def quota_records(self) -> dict[str, int]:
+        """A 职数申报 draft of the target (未提交)."""
+        from app.models import QuotaDeclaration, QuotaItem
+
+        declaration = QuotaDeclaration(unit_id=self.target.id, year=date.today().year, contact_name="联系人",
+                                       contact_phone="0833-2123456", status="draft")
+        declaration.items = [QuotaItem(position=1, series_code="health_technician", level_code="intermediate",
+                                       post_total=10, current_count=5, requested_count=2)]
+        db.session.add(declaration)
+        db.session.flush()
+        return {"declaration_id": declaration.id}
 
     def review_path_records(self, committee_id: int) -> dict[str, int]:
         """A 主管部门配置 and an 审核路径 row the superior 人社局 configured for the target."""
