@@ -91,13 +91,13 @@ def print_logins() -> None:
     from app.models import Applicant, User
 
     password = demo.demo_password(_config_dir())
-    users = db.session.scalars(
-        select(User).where((User.is_unit_admin.is_(True)) | (User.is_platform_admin.is_(True))).order_by(User.id)
-    ).all()
+    users = db.session.scalars(select(User).where(User.enabled.is_(True)).order_by(User.id)).all()
     click.echo(f"演示账号（密码均为 {password}）：")
     for user in users:
-        role = "平台管理员" if user.is_platform_admin else "超级管理员"
-        click.echo(f"  {user.username:<12} {role:<6} {user.unit.name}")
+        # Staff show their roles: the 审核人员 are the ones the demo declarations wait for in 待办事项.
+        role = ("平台管理员" if user.is_platform_admin else "超级管理员" if user.is_unit_admin
+                else "、".join(r.name for r in user.roles) or "无角色")
+        click.echo(f"  {user.username:<12} {role:<10} {user.unit.name}")
     applicants = db.session.scalars(select(Applicant).order_by(Applicant.id).limit(20)).all()
     if applicants:
         click.echo("申报人账号（/applicant/login，证件号码或手机号码登录，密码同上）：")

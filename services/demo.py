@@ -1,6 +1,7 @@
 """The demo organisation (admin_config/demo.yaml): a realistic Sichuan unit tree with staff and roles,
 a few individual applicants with their profiles, and a committee (乐山市中小学教师中级职称评审委员会) filed through
-the committee_filing diagram, so the next flows have a 已备案 committee to work with.
+the committee_filing diagram; then services.demo_declarations gives it its 审核路径, a published 评审活动 and
+declarations standing in review, so a fresh `make run` shows the declaration flow end to end.
 
 Subordinates are created through services.units.create_subordinate by their superior's administrator,
 so the demo exercises the same rules as the 新增下级单位 pages.
@@ -9,6 +10,7 @@ so the demo exercises the same rules as the 新增下级单位 pages.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +23,6 @@ from app.models import (
     ApplicantEducation,
     ApplicantWork,
     Committee,
-    HumanTask,
-    HumanTaskCandidate,
     Role,
     Specialty,
     Title,
@@ -30,6 +30,7 @@ from app.models import (
     User,
 )
 from services import accounts, committee_filing, committees, experts, units
+from services.demo_declarations import DEMO_PDF, next_open_task, seed_declaration_flow
 from services.reference_data import default_roles
 from services.validation import (
     id_number_birth_date,
@@ -94,13 +95,8 @@ def seed_demo(config_dir: Path) -> list[tuple[str, str, str]] | None:
         logins.append((applicant.unit.name, applicant.id_number, "申报人"))
     for spec in demo.get("committees", []):
         _demo_committee(spec)
+    seed_declaration_flow(demo, datetime.now())
     return logins
-
-
-# The 核准备案请示 of the demo committee: a one-page PDF (the upload check reads the content, not the name).
-DEMO_REQUEST_PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
 
 
 def _demo_committee(spec: dict[str, Any]) -> Committee:
@@ -127,13 +123,9 @@ def _demo_committee(spec: dict[str, Any]) -> Committee:
             "phone1": f"139{expert['sequence']:08d}", "phone2": "", "honors": expert.get("honors", "无"), "series_code": series,
             "specialty": expert["specialty"], "title_id": str(titles[expert["title"]]), "role": expert["role"]})
     db.session.flush()
-    filing = committee_filing.submit_filing(admin, committee, spec["request_file"], DEMO_REQUEST_PDF)
-    while (task := db.session.scalar(select(HumanTask).where(
-            HumanTask.business_type == committee_filing.BUSINESS_TYPE, HumanTask.business_id == filing.id,
-            HumanTask.status == "open").order_by(HumanTask.id).limit(1))) is not None:
-        reviewer = db.session.scalar(select(User).join(HumanTaskCandidate, HumanTaskCandidate.user_id == User.id)
-                                     .where(HumanTaskCandidate.task_id == task.id).order_by(User.id).limit(1))
-        assert reviewer is not None, task.name
+    filing = committee_filing.submit_filing(admin, committee, spec["request_file"], DEMO_PDF)
+    while (found := next_open_task(committee_filing.BUSINESS_TYPE, filing.id)) is not None:
+        task, reviewer = found
         instances.complete_human_task(reviewer, task.id, {"decision": "pass", "opinion": "材料齐全，同意备案"})
     return committee
 
