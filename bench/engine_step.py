@@ -150,6 +150,7 @@ def main() -> None:
         clients = {"review": signed_in(app, scene["reviewer"]), "correct": signed_in(app, scene["unit_admin"])}
         raw = sqlite3.connect(Path(tmp) / "bench.db", isolation_level=None)
         raw.execute("PRAGMA busy_timeout=5000")
+        raw.execute("PRAGMA synchronous=NORMAL")  # as the app's connections (app/__init__.py), for a fair ratio
 
         bare, app_times, engine_only, statuses = [], [], [], []
         for life in range(LIVES):
