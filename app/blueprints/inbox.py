@@ -99,7 +99,7 @@ def _list_query() -> tuple[inbox.Tab, inbox.InboxFilters, int, int]:
         raise InvalidInput("标签页：只能是待办或已办", field="tab")
     tab: inbox.Tab = "done" if raw_tab == "done" else "todo"
     business_type = request.args.get("business_type", "").strip()
-    if business_type and business_type not in inbox.business_type_names():
+    if business_type and business_type not in inbox.filter_types():
         raise InvalidInput("业务类型：选项无效", field="business_type")
     keyword = request.args.get("keyword", "").strip()
     if len(keyword) > KEYWORD_MAX:
@@ -123,7 +123,7 @@ def index() -> Any:
     return render_template(
         "inbox/index.html", tab=tab, filters=filters,
         page=inbox.inbox_page(current_user, tab, filters, page, per_page, counts),
-        counts=counts, type_names=inbox.business_type_names(),
+        counts=counts, type_names=inbox.business_type_names(), filter_types=inbox.filter_types(),
         units=inbox.unit_filter_choices(current_user), opinions=opinions.list_opinions(current_user),
         count_label=inbox.count_label, batch_options=_batch_options(),
     )

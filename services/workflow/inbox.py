@@ -46,8 +46,14 @@ def count_label(count: int) -> str:
     return f"{COUNT_CAP}+" if count > COUNT_CAP else str(count)
 
 
+def filter_types() -> dict[str, str]:
+    """The 业务类型 the inbox filters and counts by: those of admin_config/audit_items.yaml. A process that is
+    only ever called (unit_review) runs inside another's instance and is no business type of its own."""
+    return audit_chain.business_type_names()
+
+
 def business_type_names() -> dict[str, str]:
-    """业务类型 → name: the process names (the newest version wins), overridden by the YAML mapping."""
+    """业务类型 → name for display: the process names (the newest version wins), overridden by the YAML mapping."""
     rows = db.session.execute(
         select(ProcessDefinition.process_id, ProcessDefinition.name).order_by(ProcessDefinition.version))
     names = {process_id: name for process_id, name in rows}
@@ -226,7 +232,7 @@ class TabCounts(TypedDict):
 
 def tab_counts(user: User) -> TabCounts:
     """待办 per business type, all 待办 and all 已办 — capped, in one round trip."""
-    types = sorted(business_type_names())
+    types = sorted(filter_types())
 
     def capped(stmt: Select[tuple[int]]) -> ColumnElement[int]:
         return _capped_count(stmt).scalar_subquery()

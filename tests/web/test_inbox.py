@@ -595,3 +595,11 @@ def test_nul_characters_are_bad_input(app, org):
 
     assert task_post.status_code == 400 and "审核意见：必须是文字" in html(task_post)
     assert opinion_post.status_code == 400 and "常用意见：含有无效字符" in html(opinion_post)
+
+
+def test_the_type_filter_offers_business_types_not_called_processes(client, login, make_unit, make_user):
+    unit = make_unit()
+    login(make_user(unit, permissions=["inbox.view"]))
+    page = client.get("/inbox/").get_data(as_text=True)
+    assert 'value="application_review"' in page and 'value="unit_review"' not in page
+    assert client.get("/inbox/?business_type=unit_review").status_code == 400

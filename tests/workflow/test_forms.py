@@ -82,17 +82,19 @@ def test_non_mapping_input_is_refused() -> None:
     assert caught.value.errors == {"_form": ["表单数据格式错误"]}
 
 
-def test_unit_application_patterns_and_lengths() -> None:
-    errors = errors_of("registration/unit_application", {
-        "unit_name": "某" * 51, "credit_code": "91510100MA6CA5QX1", "unit_type": "enterprise",
-        "unit_nature": "private", "region_code": "510100", "phone": "028-12345678", "address": "成都市",
-        "business_licence": "sha256:abc", "handler_name": "张三", "handler_phone": "23800000000",
-        "handler_username": "zhangsan",
-    })
-    assert errors == {
+def test_patterns_and_lengths_name_the_field(tmp_path: Path) -> None:
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "f.yaml").write_text(
+        "title: 测试\nfields:\n"
+        "  - {name: unit_name, label: 单位名称, type: text, required: true, max_length: 50}\n"
+        "  - {name: credit_code, label: 统一社会信用代码, type: text, required: true, max_length: 18,\n"
+        "     pattern: '[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}',\n"
+        "     pattern_message: 统一社会信用代码：应为 18 位数字或大写字母}\n", encoding="utf-8")
+    with pytest.raises(FormInvalid) as caught:
+        validate(load_form("t/f", tmp_path), {"unit_name": "某" * 51, "credit_code": "91510100MA6CA5QX1"})
+    assert caught.value.errors == {
         "unit_name": ["单位名称：不能超过 50 个字"],
         "credit_code": ["统一社会信用代码：应为 18 位数字或大写字母"],
-        "handler_phone": ["经办人手机：应为 11 位手机号"],
     }
 
 
