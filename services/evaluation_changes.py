@@ -16,7 +16,10 @@ from app.extensions import db
 from app.models import ActivityExceptionalCondition, Declaration, TitleLevel, User
 from app.models.declaration import EVALUATION_METHOD_LABELS
 from services import audit_log
+from services.application_review import BUSINESS_TYPE
+from services.declarations import METHOD_BY_GRADE
 from services.errors import Conflict, InvalidInput
+from services.workflow import instances
 
 CHANGEABLE_STATUSES = ("reviewing", "returned")
 
@@ -59,6 +62,9 @@ def change_evaluation(actor: User, declaration: Declaration, change: EvaluationC
     declaration.level_code, declaration.evaluation_method = change.level_code, change.evaluation_method
     declaration.exceptional_condition_id = condition_id
     level = db.session.get(TitleLevel, change.level_code)
+    if level is not None:  # the committee method follows the level's grade (初评会 / 中评会 / 高评会)
+        declaration.method_code = METHOD_BY_GRADE.get(level.grade, declaration.method_code)
+    instances.update_open_task_columns(BUSINESS_TYPE, declaration.id, {"level_code": change.level_code})
     after = {"level": level.name if level else change.level_code,
              "method": EVALUATION_METHOD_LABELS[change.evaluation_method]}
     db.session.flush()

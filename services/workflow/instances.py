@@ -348,6 +348,17 @@ def trail(instance_id: int) -> list[WorkflowEvent]:
                                    .order_by(WorkflowEvent.id)))
 
 
+def update_open_task_columns(business_type: str, business_id: int, columns: Mapping[str, Any]) -> None:
+    """A business record's list columns changed (申报层级 …): its open tasks' copies follow."""
+    unknown = set(columns) - set(_CARRIED)
+    if unknown:
+        raise ValueError(f"not a task list column: {sorted(unknown)}")
+    db.session.flush()
+    db.session.connection().execute(update(_HT).where(
+        _HT.c.business_type == business_type, _HT.c.business_id == business_id, _HT.c.status == "open")
+        .values(**columns))
+
+
 def business_trail(business_type: str, business_id: int) -> list[WorkflowEvent]:
     """查看经办流程 of a business record: the trail of its newest instance (none before one has started)."""
     instance = instance_for(business_type, business_id)

@@ -207,3 +207,19 @@ def test_the_units_attachments_are_for_the_units_only(world):
     assert declarations.declaration_file(declaration, checked.sha256, with_review=True)["filename"] == "公示证明.pdf"
     with pytest.raises(NotFound):
         declarations.declaration_file(declaration, checked.sha256, with_review=False)
+
+
+def test_a_level_change_moves_the_method_and_the_open_task_column(world):
+    from app.models import ActivityLevel, CommitteeLevel
+    from services.evaluation_changes import EvaluationChange, change_evaluation
+
+    declaration = submitted(world)
+    pass_unit(world, declaration, world.chain.school, publicity_input())
+    world.activity.levels.append(ActivityLevel(level_code="assistant"))
+    world.chain.committee.levels.append(CommitteeLevel(level_code="assistant"))
+    db.session.flush()
+    change_evaluation(world.school_reviewers[0], declaration, EvaluationChange("assistant", "normal"))
+    assert declaration.method_code == "junior_committee"
+    task = open_task(declaration, world.competent_reviewer)
+    db.session.refresh(task)
+    assert task.level_code == "assistant"
