@@ -58,9 +58,7 @@ def _check_submittable(activity: ReviewActivity) -> None:
 
 
 def correction_task(activity: ReviewActivity) -> HumanTask | None:
-    return db.session.scalar(select(HumanTask).where(
-        HumanTask.business_type == BUSINESS_TYPE, HumanTask.business_id == activity.id,
-        HumanTask.status == "open", HumanTask.post == "unit_admin"))
+    return instances.open_task_for(BUSINESS_TYPE, activity.id, "unit_admin")
 
 
 def submit_activity(actor: User, activity: ReviewActivity, note: str = "") -> ReviewActivity:

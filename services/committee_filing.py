@@ -179,9 +179,7 @@ def submit_filing(actor: User, committee: Committee, filename: str, content: byt
 
 
 def correction_task(filing: CommitteeFiling) -> HumanTask | None:
-    return db.session.scalar(select(HumanTask).where(
-        HumanTask.business_type == BUSINESS_TYPE, HumanTask.business_id == filing.id,
-        HumanTask.status == "open", HumanTask.post == "unit_admin"))
+    return instances.open_task_for(BUSINESS_TYPE, filing.id, "unit_admin")
 
 
 def resubmit_filing(actor: User, committee: Committee, note: str, filename: str = "",

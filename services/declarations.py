@@ -450,9 +450,7 @@ def _snapshot(applicant: Applicant) -> dict[str, Any]:
 
 
 def correction_task(declaration: Declaration) -> HumanTask | None:
-    return db.session.scalar(select(HumanTask).where(
-        HumanTask.business_type == application_review.BUSINESS_TYPE, HumanTask.business_id == declaration.id,
-        HumanTask.status == "open", HumanTask.post == "applicant"))
+    return instances.open_task_for(application_review.BUSINESS_TYPE, declaration.id, "applicant")
 
 
 def _task_columns(declaration: Declaration) -> dict[str, Any]:

@@ -39,9 +39,7 @@ def _columns(declaration: QuotaDeclaration) -> dict[str, Any]:
 
 
 def correction_task(declaration: QuotaDeclaration) -> HumanTask | None:
-    return db.session.scalar(select(HumanTask).where(
-        HumanTask.business_type == BUSINESS_TYPE, HumanTask.business_id == declaration.id,
-        HumanTask.status == "open", HumanTask.post == "unit_admin"))
+    return instances.open_task_for(BUSINESS_TYPE, declaration.id, "unit_admin")
 
 
 def submit_declaration(actor: User, declaration: QuotaDeclaration, note: str = "") -> QuotaDeclaration:

@@ -175,9 +175,7 @@ def load_by_token(token: str) -> UnitRegistration:
 
 def correction_task(registration: UnitRegistration) -> HumanTask | None:
     """The open 修改注册信息 task while the registration stands 退回 to the applicant."""
-    return db.session.scalar(select(HumanTask).where(
-        HumanTask.business_type == BUSINESS_TYPE, HumanTask.business_id == registration.id,
-        HumanTask.status == "open", HumanTask.post == "applicant"))
+    return instances.open_task_for(BUSINESS_TYPE, registration.id, "applicant")
 
 
 def status_of(registration: UnitRegistration) -> str:

@@ -42,9 +42,7 @@ def latest_request(unit: Unit) -> SuperiorChangeRequest | None:
 
 def correction_task(change: SuperiorChangeRequest) -> HumanTask | None:
     """The open 修改变更申请 task while the request stands 退回 to the unit's administrators."""
-    return db.session.scalar(select(HumanTask).where(
-        HumanTask.business_type == BUSINESS_TYPE, HumanTask.business_id == change.id,
-        HumanTask.status == "open", HumanTask.post == "unit_admin"))
+    return instances.open_task_for(BUSINESS_TYPE, change.id, "unit_admin")
 
 
 def status_of(change: SuperiorChangeRequest) -> str:

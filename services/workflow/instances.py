@@ -348,6 +348,13 @@ def trail(instance_id: int) -> list[WorkflowEvent]:
                                    .order_by(WorkflowEvent.id)))
 
 
+def open_task_for(business_type: str, business_id: int, post: str) -> HumanTask | None:
+    """The record's open task of `post` (a correction waiting for the submitter, say), from the inbox projection."""
+    return db.session.scalar(select(HumanTask).where(
+        HumanTask.business_type == business_type, HumanTask.business_id == business_id,
+        HumanTask.status == "open", HumanTask.post == post).limit(1))
+
+
 def update_open_task_columns(business_type: str, business_id: int, columns: Mapping[str, Any]) -> None:
     """A business record's list columns changed (申报层级 …): its open tasks' copies follow."""
     unknown = set(columns) - set(_CARRIED)
