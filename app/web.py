@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
@@ -12,7 +13,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from app.navigation import build_menu
 from services import access
-from services.errors import ServiceError
+from services.errors import InvalidInput, ServiceError
 from services.validation import mask_id_number
 
 HTTP_MESSAGES = {
@@ -66,6 +67,17 @@ def xlsx_response(content: bytes, filename: str) -> Response:
     response = Response(content, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
     return response
+
+
+def date_input(raw: str | None, name: str, label: str) -> date | None:
+    """A YYYY-MM-DD form or query value, None when blank; anything else is a 400 naming the field."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"{label}：日期格式应为 YYYY-MM-DD", field=name) from None
 
 
 STORED_MIMETYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png",

@@ -21,7 +21,7 @@ from app.blueprints.inbox import register_record_view, register_task_page
 from app.extensions import db
 from app.models import Declaration, HumanTask, ProcessInstance
 from app.models.declaration import EVALUATION_METHOD_LABELS
-from app.web import paginate, send_stored, xlsx_response
+from app.web import date_input, paginate, send_stored, xlsx_response
 from services import (
     application_queries,
     application_review,
@@ -149,13 +149,7 @@ def _declaration_context(declaration: Declaration, can_download: bool) -> dict[s
 
 
 def _date_field(name: str, label: str) -> date | None:
-    raw = request.form.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput(f"{label}：日期格式应为 YYYY-MM-DD", field=name) from None
+    return date_input(request.form.get(name), name, label)
 
 
 def _review_input() -> ReviewInput:

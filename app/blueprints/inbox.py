@@ -23,7 +23,7 @@ from markupsafe import Markup
 from app.auth import permission_required
 from app.extensions import db
 from app.models import HumanTask, ProcessInstance
-from app.web import error_response
+from app.web import date_input, error_response
 from services import file_store, opinions
 from services.errors import Conflict, InvalidInput, NotFound, ServiceError
 from services.workflow import diagrams, forms, inbox, instances
@@ -72,13 +72,7 @@ def _record_panel(detail: inbox.TaskDetail) -> Markup:
 # --- query-string input ----------------------------------------------------------------------------------
 
 def _date_arg(name: str, label: str) -> date | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput(f"{label}：日期格式应为 YYYY-MM-DD", field=name) from None
+    return date_input(request.args.get(name), name, label)
 
 
 def _int_arg(name: str, label: str, default: int | None) -> int | None:
