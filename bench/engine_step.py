@@ -13,19 +13,31 @@ LIVES instances. Per step:
   does.
 
 Both paths step their own instance of the same life in turn, so they see the same instance sizes. Medians are
-over every step; `ratio` = app / bare (target ≤ 2.0). Engine only (no database) is printed beside them.
+over every step; `ratio` = app / bare (target ≤ 2.0). Engine only (no database) is printed beside them, and
+`ratio_by_step` (the ratio of the medians at each step of a life: instances grow by a return and a correction
+per two steps, the engine's share with them).
 
-Run: .venv/bin/python bench/engine_step.py   (last line of output is a JSON object)
+`--breakdown` adds a third pass of the app path with timers wrapped around its parts (they add their own cost,
+so its total is above app_ms): sign-in (the user loader), the session cookie, the engine (load / complete /
+dump), each SQL statement, the inbox projection's Python, the commit, and the rest of the request; printed as
+medians per request and as `breakdown_ms` in the JSON.
+
+Run: .venv/bin/python bench/engine_step.py [--life N] [--breakdown]   (last line of output is a JSON object)
 """
 
 from __future__ import annotations
 
+import argparse
+import functools
 import json
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +64,7 @@ from services.workflow import definitions, instances, runner, state  # noqa: E40
 from services.workflow.scripting import build_script_engine  # noqa: E402
 
 LIVES = 40
-LIFE_REQUESTS = 6  # return, correct, return, correct, return, correct
+LIFE_REQUESTS = 6  # return, correct, return, correct, return, correct (--life N)
 REVIEW_FORM = {"decision": "return", "opinion": "请补充变更理由"}
 CORRECTION_FORM = {"note": "已补充变更理由"}
 
@@ -137,7 +149,79 @@ def consume_flash(client: FlaskClient) -> None:
         session.pop("_flashes", None)
 
 
+SQL = "SQL statements (all of them)"
+
+
+@contextmanager
+def timed_parts() -> Iterator[dict[str, float]]:
+    """Wrap the app path's parts with timers for --breakdown: seconds per part of the request in flight. A
+    statement's time also goes to "sql in <part>" of the part that ran it, so breakdown() can tell them apart."""
+    import flask.sessions
+    import flask_login.login_manager
+    import sqlalchemy.engine.base
+    import sqlalchemy.orm
+
+    parts: dict[str, float] = defaultdict(float)
+    running: list[str] = []
+    targets: list[tuple[Any, str, str]] = [
+        (flask_login.login_manager.LoginManager, "_load_user", "sign-in (user loader)"),
+        (flask.sessions.SecureCookieSessionInterface, "open_session", "session cookie"),
+        (flask.sessions.SecureCookieSessionInterface, "save_session", "session cookie"),
+        (state, "load_state", "engine: load"),
+        (runner, "complete_task", "engine: complete + engine steps"),
+        (state, "dump_state", "engine: dump"),
+        (instances, "_project", "inbox projection"),
+        (sqlalchemy.orm.Session, "commit", "commit"),
+        (sqlalchemy.engine.base.Connection, "_execute_context", SQL),
+    ]
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in targets]
+
+    def timer(function: Callable[..., Any], label: str) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            began = time.perf_counter()
+            running.append(label)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                running.pop()
+                seconds = time.perf_counter() - began
+                parts[label] += seconds
+                if label == SQL and running:
+                    parts[f"sql in {running[-1]}"] += seconds
+        return wrapper
+
+    for owner, name, label in targets:
+        setattr(owner, name, timer(getattr(owner, name), label))
+    try:
+        yield parts
+    finally:
+        for owner, name, function in saved:
+            setattr(owner, name, function)
+
+
+def breakdown(samples: list[dict[str, float]]) -> dict[str, float]:
+    """Median ms per part of a request; a part's own time leaves out the SQL it ran (counted under SQL)."""
+    rows: dict[str, list[float]] = defaultdict(list)
+    for parts in samples:
+        rest = parts["request"]
+        for label, seconds in parts.items():
+            if label == "request" or label.startswith("sql in "):
+                continue
+            own = seconds - parts.get(f"sql in {label}", 0.0)
+            rows[label].append(own)
+            rest -= own
+        rows["rest: test client, Flask, form, row lock and task checks, trail, view"].append(rest)
+    return {label: ms(statistics.median(values)) for label, values in rows.items()}
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--life", type=int, default=LIFE_REQUESTS, help="steps per instance (even)")
+    parser.add_argument("--breakdown", action="store_true", help="also time the parts of the app's request")
+    args = parser.parse_args()
+    life_steps = max(2, args.life - args.life % 2)
+    lives = max(4, LIVES * LIFE_REQUESTS // life_steps)
     with tempfile.TemporaryDirectory(prefix="bench_engine_step_") as tmp:
         app = build_app(Path(tmp))
         with app.app_context():
@@ -153,13 +237,14 @@ def main() -> None:
         raw.execute("PRAGMA synchronous=NORMAL")  # as the app's connections (app/__init__.py), for a fair ratio
 
         bare, app_times, engine_only, statuses = [], [], [], []
-        for life in range(LIVES):
+        by_step: dict[int, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+        for life in range(lives):
             with app.app_context():
                 app_instance = start_instance(scene, 2 * life + 1)
                 bare_instance = start_instance(scene, 2 * life + 2)
                 db.session.remove()
             blob = raw.execute("SELECT state FROM process_instance WHERE id = ?", (bare_instance,)).fetchone()[0]
-            for step in range(LIFE_REQUESTS):
+            for step in range(life_steps):
                 kind, form = ("review", REVIEW_FORM) if step % 2 == 0 else ("correct", CORRECTION_FORM)
                 # Engine only, on a copy of the bare instance's blob (nothing saved).
                 began = time.perf_counter()
@@ -178,27 +263,55 @@ def main() -> None:
                 app_times.append(time.perf_counter() - began)
                 statuses.append(response.status_code)
                 consume_flash(clients[kind])
+                by_step[step][0].append(bare[-1])
+                by_step[step][1].append(app_times[-1])
+
+        samples: list[dict[str, float]] = []
+        if args.breakdown:
+            for life in range(lives // 2):
+                with app.app_context():
+                    instance_id = start_instance(scene, 2 * lives + life + 1)
+                    db.session.remove()
+                for step in range(life_steps):
+                    kind, form = ("review", REVIEW_FORM) if step % 2 == 0 else ("correct", CORRECTION_FORM)
+                    with app.app_context():
+                        task_id = open_task_id(instance_id)
+                    with timed_parts() as parts:
+                        began = time.perf_counter()
+                        response = clients[kind].post(f"/inbox/tasks/{task_id}", data=form)
+                        parts["request"] = time.perf_counter() - began
+                    statuses.append(response.status_code)
+                    samples.append(dict(parts))
+                    consume_flash(clients[kind])
         raw.close()
         if set(statuses) != {302}:
             raise SystemExit(f"the endpoint did not answer 302 every time: {sorted(set(statuses))}")
 
-    figures = {
+    figures: dict[str, Any] = {
         "benchmark": "engine_step",
         "diagram": "unit_superior_change (+ unit_review)",
         "steps": len(app_times),
+        "life_steps": life_steps,
         "bare_ms": ms(statistics.median(bare)),
         "app_ms": ms(statistics.median(app_times)),
         "ratio": round(statistics.median(app_times) / statistics.median(bare), 2),
         "bare_p90_ms": ms(statistics.quantiles(bare, n=10)[-1]),
         "app_p90_ms": ms(statistics.quantiles(app_times, n=10)[-1]),
         "engine_only_ms": ms(statistics.median(engine_only)),
+        "ratio_by_step": [round(statistics.median(a) / statistics.median(b), 2)
+                          for b, a in (by_step[step] for step in range(life_steps))],
     }
     print(f"bare step (SELECT blob + load + complete + engine steps + dump + UPDATE + COMMIT), median of "
           f"{len(bare)}: {figures['bare_ms']} ms (p90 {figures['bare_p90_ms']} ms); engine alone "
           f"{figures['engine_only_ms']} ms")
     print(f"app step (POST /inbox/tasks/<id> through the test client, 302): {figures['app_ms']} ms "
           f"(p90 {figures['app_p90_ms']} ms)")
-    print(f"ratio app / bare: {figures['ratio']} (target ≤ 2.0)")
+    print(f"ratio app / bare: {figures['ratio']} (target ≤ 2.0); by step of the life: {figures['ratio_by_step']}")
+    if samples:
+        figures["breakdown_ms"] = breakdown(samples)
+        print(f"app request by part, median ms of {len(samples)} timed requests (timers add their own cost):")
+        for label, value in figures["breakdown_ms"].items():
+            print(f"  {value:7.3f}  {label}")
     print(json.dumps(figures, ensure_ascii=False))
 
 

@@ -8,13 +8,14 @@ The only code that resolves review levels and candidates (STYLE: one reader per 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Row, bindparam, delete, select
 
 from app.extensions import db
 from app.models import AuditLevel, AuditLevelMember, Role, RolePermission, Unit, User, UserRole
@@ -71,23 +72,29 @@ def review_levels(unit_id: int, item_type: str) -> list[int]:
     return list(db.session.scalars(_LEVEL_NUMBERS, {"unit_id": unit_id, "item_type": item_type})) or [1]
 
 
-# Every configured level of a unit's item type with its enabled members (built once: it runs on each step).
+# Every configured level of a unit's item type with its enabled members, and a unit's enabled administrators
+# (post unit_admin): Core statements built once, read on the connection — they run on each completed step, where
+# the ORM's per-statement work cost several times the query (issue #3).
+_LEVEL, _MEMBER, _USER = AuditLevel.__table__, AuditLevelMember.__table__, User.__table__
 _CONFIGURED_MEMBERS = (
-    select(AuditLevel.level_no, User.id).select_from(AuditLevel)
-    .outerjoin(AuditLevelMember, AuditLevelMember.level_id == AuditLevel.id)
-    .outerjoin(User, (User.id == AuditLevelMember.user_id) & User.enabled.is_(True))
-    .where(AuditLevel.unit_id == bindparam("unit_id"), AuditLevel.item_type == bindparam("item_type"))
-    .order_by(User.id)
+    select(_LEVEL.c.level_no, _USER.c.id).select_from(_LEVEL)
+    .outerjoin(_MEMBER, _MEMBER.c.level_id == _LEVEL.c.id)
+    .outerjoin(_USER, (_USER.c.id == _MEMBER.c.user_id) & _USER.c.enabled.is_(True))
+    .where(_LEVEL.c.unit_id == bindparam("unit_id"), _LEVEL.c.item_type == bindparam("item_type"))
+    .order_by(_USER.c.id)
 )
-# The enabled administrators of a unit (post unit_admin).
-_UNIT_ADMINS = select(User.id).where(User.unit_id == bindparam("unit_id"), User.is_unit_admin.is_(True),
-                                     User.enabled.is_(True))
+_UNIT_ADMINS = select(_USER.c.id).where(_USER.c.unit_id == bindparam("unit_id"), _USER.c.is_unit_admin.is_(True),
+                                        _USER.c.enabled.is_(True))
+
+
+def _read(statement: Any, **params: Any) -> Sequence[Row[Any]]:
+    db.session.flush()  # as the ORM's autoflush would: the rows show what this session already changed
+    return db.session.connection().execute(statement, params).all()
 
 
 def candidate_user_ids(unit_id: int, item_type: str, level_no: int) -> list[int]:
     """The staff who may act at `level_no`; enabled accounts only."""
-    # Every configured level with its enabled members, in one query (it runs on each completed review step).
-    configured = db.session.execute(_CONFIGURED_MEMBERS, {"unit_id": unit_id, "item_type": item_type}).all()
+    configured = _read(_CONFIGURED_MEMBERS, unit_id=unit_id, item_type=item_type)
     if configured:
         return [user_id for number, user_id in configured if number == level_no and user_id is not None]
     permission = audit_items()[item_type].permission
@@ -158,6 +165,5 @@ def assign_task(post: str, business_type: str, data: dict[str, Any], owner_unit_
         unit_id = int(data["reviewing_unit_id"])
         return Assignment(unit_id, 1, candidate_user_ids(unit_id, QUALIFICATION_ITEM, 1))
     if post == "unit_admin" and owner_unit_id is not None:
-        admins = db.session.scalars(_UNIT_ADMINS, {"unit_id": owner_unit_id})
-        return Assignment(owner_unit_id, None, list(admins))
+        return Assignment(owner_unit_id, None, [row.id for row in _read(_UNIT_ADMINS, unit_id=owner_unit_id)])
     return Assignment(owner_unit_id, None, [])

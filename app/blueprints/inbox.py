@@ -177,7 +177,7 @@ def task(task_id: int) -> Any:
     page = _TASK_PAGES.get(found.business_type)
     if page is not None:
         return redirect(page(found))
-    return _render_task(inbox.open_task(current_user, task_id))
+    return _render_task(inbox.task_detail(current_user, found))
 
 
 @bp.route("/tasks/<int:task_id>/diagram.xml")

@@ -295,7 +295,11 @@ class TaskDetail:
 
 def open_task(actor: User, task_id: int) -> TaskDetail:
     """Everything the task page shows; 404 / 403 as services.workflow.instances.load_task_for decides."""
-    task = instances.load_task_for(actor, task_id)
+    return task_detail(actor, instances.load_task_for(actor, task_id))
+
+
+def task_detail(actor: User, task: HumanTask) -> TaskDetail:
+    """open_task for a task load_task_for has just given `actor`."""
     instance = task.instance
     return TaskDetail(
         task=task, instance=instance, unit=db.session.get(Unit, instance.unit_id) if instance.unit_id else None,
