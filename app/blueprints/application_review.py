@@ -29,6 +29,7 @@ from services import (
     evaluation_changes,
     file_store,
     opinions,
+    workdays,
 )
 from services.application_queries import Filters
 from services.application_review import ReviewInput
@@ -127,6 +128,10 @@ def _render_review(declaration: Declaration, qualifying: bool, error: ServiceErr
     can_act = task_id is not None and row is not None and (row.role == ROLE_COMMITTEE) == qualifying
     at_declaring_unit = can_act and row is not None and row.step == 0 and not declaration.at_committee
     may_delegate = can_act and row is not None and row.role in application_review.DELEGATING_ROLES
+    calendar = workdays.calendar()
+    today = date.today()
+    calendar_notice = calendar.coverage_notice(row.publicity_start or today, row.publicity_end or today) \
+        if at_declaring_unit and row is not None else ""
     return render_template(
         "application_review/review.html", declaration=declaration, row=row, task_id=task_id, can_act=can_act,
         qualifying=qualifying, at_declaring_unit=at_declaring_unit, may_delegate=may_delegate,
@@ -134,6 +139,7 @@ def _render_review(declaration: Declaration, qualifying: bool, error: ServiceErr
         deadline_message=application_review.deadline_message(declaration),
         return_targets=application_review.return_targets(declaration) if can_act else [],
         delegation_committees=application_review.delegation_committees(declaration) if may_delegate else [],
+        publicity_working_days=calendar.publicity_working_days, calendar_notice=calendar_notice,
         attachments=application_review.ATTACHMENTS, opinions=opinions.list_opinions(current_user),
         trail=instances.business_trail(application_review.BUSINESS_TYPE, declaration.id),
         action_labels=instances.ACTION_LABELS, list_url=_list_url(declaration, qualifying),

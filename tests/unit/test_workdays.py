@@ -39,3 +39,18 @@ def test_a_malformed_calendar_is_refused(tmp_path) -> None:
     (tmp_path / "calendar.yaml").write_text("publicity_working_days: 5\nholidays: [not-a-date]\n", encoding="utf-8")
     with pytest.raises(ValueError, match="holidays"):
         _calendar_from(str(tmp_path))
+
+
+def test_the_2026_list_matches_the_state_council_notice(calendar) -> None:
+    # 国务院办公厅关于2026年部分节假日安排的通知 (2025-11-04): 春节 2-15 … 2-23 off, Saturdays 2-14 and 2-28 worked.
+    assert [d.day for d in sorted(calendar.holidays) if d.month == 2] == [16, 17, 18, 19, 20, 23]
+    assert calendar.is_working_day(date(2026, 2, 14)) and calendar.is_working_day(date(2026, 2, 28))
+    assert calendar.working_days_between(date(2026, 2, 9), date(2026, 2, 27)) == 10  # 2-9…13, 2-14, 2-24…27
+
+
+def test_a_year_without_a_list_is_named(calendar) -> None:
+    assert calendar.coverage_notice(date(2026, 12, 20), date(2026, 12, 31)) == ""
+    assert calendar.uncovered_years(date(2026, 12, 25), date(2027, 1, 8)) == [2027]
+    assert "2027 年的节假日安排尚未配置" in calendar.coverage_notice(date(2026, 12, 25), date(2027, 1, 8))
+    # Counted Monday to Friday meanwhile: 2027-01-01 is a Friday.
+    assert calendar.working_days_between(date(2027, 1, 1), date(2027, 1, 8)) == 6

@@ -220,6 +220,20 @@ def test_after_the_receive_deadline_the_pass_is_refused_with_409(client, sign_in
     assert rows(declaration) == [(world.chain.school.id, "first", "pending")]
 
 
+def test_the_publicity_form_warns_of_a_year_without_a_holiday_list(client, sign_in, world):
+    declaration = submitted(world)
+    sign_in(world.school_reviewers[0])
+    row = db.session.scalar(select(DeclarationStep).where(DeclarationStep.declaration_id == declaration.id))
+    row.publicity_start, row.publicity_end = date(2026, 12, 24), date(2026, 12, 31)  # admin_config lists 2026
+    db.session.flush()
+    page = client.get(review_url(declaration)).get_data(as_text=True)
+    assert "公示不少于 5 个工作日" in page and 'data-testid="calendar-notice"' not in page
+    row.publicity_start, row.publicity_end = date(2026, 12, 28), date(2099, 1, 6)  # years not listed (yet)
+    db.session.flush()
+    page = client.get(review_url(declaration)).get_data(as_text=True)
+    assert re.search(r'data-testid="calendar-notice">[^<]*2099 年的节假日安排尚未配置', page)
+
+
 def test_bad_input_answers_400_and_writes_nothing(client, sign_in, world):
     declaration = submitted(world)
     sign_in(world.school_reviewers[0])
