@@ -22,6 +22,9 @@ so its total is above app_ms): sign-in (the user loader), the session cookie, th
 dump), each SQL statement, the inbox projection's Python, the commit, and the rest of the request; printed as
 medians per request and as `breakdown_ms` in the JSON.
 
+`flask_floor_ms` is the same test client posting the same form to a minimal Flask app in the same run: a signed
+session cookie, one flash, a 302, no database and no work: what any Flask request of this shape costs here.
+
 Run: .venv/bin/python bench/engine_step.py [--life N] [--breakdown]   (last line of output is a JSON object)
 """
 
@@ -147,6 +150,34 @@ def consume_flash(client: FlaskClient) -> None:
     browser keeps), and every timed request paid for signing and parsing it."""
     with client.session_transaction() as session:
         session.pop("_flashes", None)
+
+
+def flask_floor(requests: int = 2000) -> float:
+    """Median seconds of the same POST to a Flask app that only flashes and redirects (session cookie signed)."""
+    from flask import Flask, flash, redirect, session
+
+    minimal = Flask("floor")
+    minimal.secret_key = "bench-floor"
+
+    @minimal.post("/inbox/tasks/<int:task_id>")
+    def complete(task_id: int) -> Any:
+        flash(f"已办理「变更上级单位（基准 {task_id}）」：审核退回", "success")
+        return redirect("/inbox/")
+
+    @minimal.post("/login")
+    def login() -> str:
+        session.update({"_user_id": "1:token", "_fresh": True, "_id": "0" * 128})
+        return ""
+
+    client = minimal.test_client()
+    client.post("/login")
+    times = []
+    for n in range(requests):
+        began = time.perf_counter()
+        client.post(f"/inbox/tasks/{n}", data=REVIEW_FORM)
+        times.append(time.perf_counter() - began)
+        consume_flash(client)
+    return statistics.median(times)
 
 
 SQL = "SQL statements (all of them)"
@@ -284,6 +315,7 @@ def main() -> None:
                     samples.append(dict(parts))
                     consume_flash(clients[kind])
         raw.close()
+        floor = flask_floor()
         if set(statuses) != {302}:
             raise SystemExit(f"the endpoint did not answer 302 every time: {sorted(set(statuses))}")
 
@@ -298,6 +330,7 @@ def main() -> None:
         "bare_p90_ms": ms(statistics.quantiles(bare, n=10)[-1]),
         "app_p90_ms": ms(statistics.quantiles(app_times, n=10)[-1]),
         "engine_only_ms": ms(statistics.median(engine_only)),
+        "flask_floor_ms": ms(floor),
         "ratio_by_step": [round(statistics.median(a) / statistics.median(b), 2)
                           for b, a in (by_step[step] for step in range(life_steps))],
     }
@@ -307,6 +340,8 @@ def main() -> None:
     print(f"app step (POST /inbox/tasks/<id> through the test client, 302): {figures['app_ms']} ms "
           f"(p90 {figures['app_p90_ms']} ms)")
     print(f"ratio app / bare: {figures['ratio']} (target ≤ 2.0); by step of the life: {figures['ratio_by_step']}")
+    print(f"a minimal Flask app (session cookie, flash, 302, no database), same client and form: "
+          f"{figures['flask_floor_ms']} ms")
     if samples:
         figures["breakdown_ms"] = breakdown(samples)
         print(f"app request by part, median ms of {len(samples)} timed requests (timers add their own cost):")
