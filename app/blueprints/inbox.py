@@ -191,6 +191,7 @@ def diagram(task_id: int) -> Response:
 @permission_required("inbox.view")
 def complete(task_id: int) -> Any:
     task = instances.task_to_complete(current_user, task_id)
+    own_page = task.business_type in _TASK_PAGES
     form = forms.load_form(task.form_key)
     try:
         uploads = _checked_uploads(form)
@@ -199,7 +200,11 @@ def complete(task_id: int) -> Any:
             file_store.store(checked, content)
     except Conflict as exc:
         db.session.rollback()
-        return error_response(409, inbox.conflict_message(task_id, exc))
+        message = inbox.conflict_message(task_id, exc)
+        if own_page:
+            return error_response(409, message)
+        # The task page as it stands now: who handled it and the trail, or the form again after a busy lock.
+        return _render_task(inbox.open_task(current_user, task_id), error=message, values=request.form, status=409)
     except InvalidInput as exc:
         db.session.rollback()  # the task page's context is loaded only to show the form again
         return _render_task(inbox.open_task(current_user, task_id), exc.errors, exc.message, request.form,

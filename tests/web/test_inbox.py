@@ -296,6 +296,8 @@ def test_a_task_already_handled_is_409_naming_who(app, org):
 
     assert response.status_code == 409
     assert "李同事" in html(response) and "已由" in html(response) and "审核通过" in html(response)
+    # The task page as it stands: read-only, naming who handled it, with the trail.
+    assert 'data-testid="read-only"' in html(response) and 'id="trail"' in html(response)
     db.session.expire_all()
     assert db.session.get(HumanTask, task.id).decision == "pass" and events(instance) == count
 
@@ -562,6 +564,7 @@ def test_a_suspended_instance_answers_409(app, org):
     response = client.post(f"/inbox/tasks/{task.id}", data={"decision": "pass", "opinion": "同意"})
 
     assert response.status_code == 409 and "挂起" in html(response)
+    assert ">同意</textarea>" in html(response)  # the form again, as it was filled in
     db.session.expire_all()
     assert db.session.get(HumanTask, task.id).status == "open"
 
