@@ -85,9 +85,9 @@ STORED_MIMETYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image
                     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-def send_stored(record: dict[str, Any]) -> Response:
+def send_stored(record: dict[str, Any], missing: str = "文件不存在，请联系管理员") -> Response:
     """Download a file kept by services.file_store, described by its {sha256, filename, file_type} record.
-    The caller has checked that the user may see the record it comes from."""
+    The caller has checked that the user may see the record it comes from; never cached by the browser."""
     from flask import send_file
 
     from services import file_store
@@ -95,7 +95,7 @@ def send_stored(record: dict[str, Any]) -> Response:
 
     path = file_store.path_for(str(record.get("sha256") or ""))
     if not path.is_file():
-        raise NotFound("文件不存在，请联系管理员")
+        raise NotFound(missing)
     return send_file(path, mimetype=STORED_MIMETYPES.get(str(record.get("file_type")), "application/octet-stream"),
                      as_attachment=True, download_name=str(record.get("filename") or "附件"), max_age=0)
 

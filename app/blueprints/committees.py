@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.auth import permission_required
@@ -16,8 +16,8 @@ from app.blueprints.inbox import register_record_view
 from app.extensions import db
 from app.models import Committee, CommitteeExpert, CommitteeFiling, Expert, Specialty
 from app.models.committee import COMMITTEE_STATUS_LABELS, ROLE_LABELS
-from app.web import form_input, paginate, render_form
-from services import committee_filing, committees, file_store
+from app.web import form_input, paginate, render_form, send_stored
+from services import committee_filing, committees
 from services.errors import ServiceError
 
 bp = Blueprint("committees", __name__, url_prefix="/committees")
@@ -168,10 +168,8 @@ def submit(committee_id: int) -> Any:
 @login_required  # the forming unit or the reviewing units: services.committee_filing decides
 def download_request(filing_id: int) -> Any:
     filing = committee_filing.load_filing_for_reviewer(current_user, filing_id)
-    path = file_store.path_for(filing.request_sha256)
-    if not path.exists():
-        abort(404)
-    return send_file(path, as_attachment=True, download_name=filing.request_filename)
+    return send_stored({"sha256": filing.request_sha256, "filename": filing.request_filename,
+                        "file_type": filing.request_type}, missing="备案申请文件不存在，请联系管理员")
 
 
 # --- 评委会备案审核 (S 1.2.2.2) ----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -17,13 +17,12 @@ from app.extensions import db
 from app.models import ProcessInstance, Unit, UnitNature, UnitRegistration, UnitType
 from app.models.registration import REVIEW_STATUS_LABELS
 from app.schemas.registration import load_application, record_id
-from app.web import render_form, wants_json
-from services import file_store, registration, units
+from app.web import render_form, send_stored, wants_json
+from services import registration, units
 from services.errors import NotFound, ServiceError
 
 bp = Blueprint("registration", __name__)
 
-MIMETYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png"}
 # The picker's <select> may post under either name: 上级单位 here, 新上级单位 on 本级单位管理.
 PICKER_FIELDS = ("superior_id", "new_parent_id")
 
@@ -123,11 +122,8 @@ def status() -> Any:
 
 
 def _send_licence(reg: UnitRegistration) -> Any:
-    path = file_store.path_for(reg.licence_sha256)
-    if not path.is_file():
-        raise NotFound("企业营业执照文件不存在，请联系管理员")
-    return send_file(path, mimetype=MIMETYPES.get(reg.licence_type),
-                     as_attachment=True, download_name=reg.licence_filename, max_age=0)
+    return send_stored({"sha256": reg.licence_sha256, "filename": reg.licence_filename,
+                        "file_type": reg.licence_type}, missing="企业营业执照文件不存在，请联系管理员")
 
 
 @bp.route("/register/licence")

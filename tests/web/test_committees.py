@@ -261,7 +261,9 @@ def test_lists_are_scoped(client, login, tree, make_user):
     assert committee.name not in client.get("/committees/reviews").get_data(as_text=True)
     sign_in(client, login, tree.authorizing_reviewers[0])
     assert committee.name in client.get("/committees/reviews").get_data(as_text=True)
-    assert client.get(f"/committees/filings/{filing.id}/request").data == PDF
+    download = client.get(f"/committees/filings/{filing.id}/request")
+    assert download.data == PDF and download.mimetype == "application/pdf"
+    assert "no-cache" in download.headers["Cache-Control"] and "attachment" in download.headers["Content-Disposition"]
 
 
 def test_experts_are_drawn_from_the_units_library_for_a_new_committee(client, login, tree):
