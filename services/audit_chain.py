@@ -47,6 +47,13 @@ def business_type_names() -> dict[str, str]:
     return {str(code): str(name) for code, name in raw.items()}
 
 
+@lru_cache(maxsize=1)
+def submit_permissions() -> dict[str, str]:
+    """业务类型 → the permission of the staff who correct and resubmit it after 退回 (`submitters` in the file)."""
+    raw = yaml.safe_load(ITEMS_FILE.read_text(encoding="utf-8")).get("submitters") or {}
+    return {str(code): str(permission) for code, permission in raw.items()}
+
+
 def item_for_business(business_type: str) -> AuditItem | None:
     for item in audit_items().values():
         if business_type in item.business_types:
@@ -97,7 +104,11 @@ def candidate_user_ids(unit_id: int, item_type: str, level_no: int) -> list[int]
     configured = _read(_CONFIGURED_MEMBERS, unit_id=unit_id, item_type=item_type)
     if configured:
         return [user_id for number, user_id in configured if number == level_no and user_id is not None]
-    permission = audit_items()[item_type].permission
+    return _admins_and_holders(unit_id, audit_items()[item_type].permission)
+
+
+def _admins_and_holders(unit_id: int, permission: str) -> list[int]:
+    """The unit's enabled 超级管理员 and the enabled staff its roles grant `permission`."""
     holders = (
         select(UserRole.user_id)
         .join(Role, Role.id == UserRole.role_id)
@@ -164,6 +175,9 @@ def assign_task(post: str, business_type: str, data: dict[str, Any], owner_unit_
     if post == "committee_reviewer":  # 参评资格审核 (S 1.2.5.1) at the committee's forming unit
         unit_id = int(data["reviewing_unit_id"])
         return Assignment(unit_id, 1, candidate_user_ids(unit_id, QUALIFICATION_ITEM, 1))
-    if post == "unit_admin" and owner_unit_id is not None:
-        return Assignment(owner_unit_id, None, [row.id for row in _read(_UNIT_ADMINS, unit_id=owner_unit_id)])
+    if post == "unit_admin" and owner_unit_id is not None:  # correct and resubmit after 退回
+        permission = submit_permissions().get(business_type)
+        if permission is None:
+            return Assignment(owner_unit_id, None, [row.id for row in _read(_UNIT_ADMINS, unit_id=owner_unit_id)])
+        return Assignment(owner_unit_id, None, _admins_and_holders(owner_unit_id, permission))
     return Assignment(owner_unit_id, None, [])

@@ -71,8 +71,7 @@ def _resubmit(actor: User, declaration: QuotaDeclaration, note: str) -> QuotaDec
     if not str(note or "").strip():
         raise InvalidInput("修改说明：必填", field="change_note")
     declaration.status, declaration.submitted_at = "pending", datetime.now()
-    # Any holder of quota.declare in the unit may resubmit, not only the administrators the task is offered to.
-    instances.complete_checked_task(actor, task, {"note": str(note).strip()[:500]}, columns=_columns(declaration))
+    instances.complete_human_task(actor, task.id, {"note": str(note).strip()[:500]}, columns=_columns(declaration))
     audit_log.record(actor, "quota.resubmit", f"{declaration.year} 年度职数申报修改后重新提交", "quota_declaration",
                      declaration.id)
     return declaration

@@ -13,7 +13,7 @@ __all__ = ["POSTS"]
 
 POSTS: Mapping[str, str] = MappingProxyType({
     "unit_reviewer": "单位审核人员",
-    "unit_admin": "单位管理员",
+    "unit_admin": "单位管理员及业务经办人员",  # the submitting unit's: corrects and resubmits after 退回
     "applicant": "申报人",
     "committee_reviewer": "评委会审核人员",
     "filing_reviewer": "备案审核人员",

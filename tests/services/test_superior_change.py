@@ -96,6 +96,23 @@ def test_return_lets_the_admins_revise_and_resubmit(tree):
     assert [e.action for e in superior_change.trail_of(change)] == ["start", "pass", "return", "submit"]
 
 
+def test_the_unit_info_staff_who_asked_also_revise_it_and_others_may_not(tree, make_user):
+    clerk = make_user(tree.hospital, permissions=["unit.self.edit", "inbox.view"], name="单位信息维护")
+    bystander = make_user(tree.hospital, permissions=["inbox.view"], name="其他工作人员")
+    change = superior_change.request_superior_change(clerk, tree.hospital, tree.health.id, "归口")
+    decide(tree.health_first, change.id, "pass")
+    decide(tree.health_second, change.id, "return", "原因写详细些")
+
+    # The 修改 task is offered to the unit's 超级管理员 and its 单位信息维护 staff, in their inbox.
+    task = open_task(change.id)
+    assert set(db.session.scalars(select(HumanTaskCandidate.user_id).where(
+        HumanTaskCandidate.task_id == task.id))) == {tree.hospital_admin.id, clerk.id}
+    with pytest.raises(Forbidden):
+        instances.complete_human_task(bystander, task.id, {"note": "越权"})
+    superior_change.resubmit_superior_change(clerk, change, "按市卫健委归口管理要求变更", "已补充")
+    assert superior_change.status_of(change) == "pending"
+
+
 def test_one_open_request_per_unit(tree):
     superior_change.request_superior_change(tree.hospital_admin, tree.hospital, tree.health.id, "归口管理")
     with pytest.raises(Conflict, match="已有待审核的变更上级单位申请"):

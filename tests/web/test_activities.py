@@ -156,6 +156,22 @@ def test_the_whole_publication_return_resubmit_pass_and_the_public_page(client, 
     assert "/activities/public" in client.get("/login").get_data(as_text=True)
 
 
+def test_a_publishing_clerk_resubmits_after_a_return_from_the_inbox_task(client, login, make_user, tree):
+    committee = file_committee(tree)
+    clerk = make_user(tree.forming, permissions=["activity.publish", "inbox.view"], name="活动经办")
+    login(clerk)
+    activity = create(client, committee.id)
+    assert client.post(f"/activities/{activity.id}/submit").status_code == 302
+    decide(client, login, activity, tree.activity_reviewers[0], "return")
+    client.post("/logout")
+    login(clerk)
+    # The 修改 task waits in the clerk's 待办 too, not only the 超级管理员's; the clerk resubmits.
+    assert activity.name in client.get("/inbox/").get_data(as_text=True)
+    assert client.post(f"/activities/{activity.id}/submit", data={"note": "已修改"}).status_code == 302
+    fresh_request()
+    assert db.session.get(ReviewActivity, activity.id).status == "pending"
+
+
 def test_reject_is_final(client, login, tree):
     committee = file_committee(tree)
     login(tree.forming_admin)
