@@ -92,6 +92,18 @@ _CONFIGURED_MEMBERS = (
 )
 _UNIT_ADMINS = select(_USER.c.id).where(_USER.c.unit_id == bindparam("unit_id"), _USER.c.is_unit_admin.is_(True),
                                         _USER.c.enabled.is_(True))
+# The unit's enabled 超级管理员 and the enabled staff its roles grant a permission.
+_ROLE, _GRANT, _USER_ROLE = Role.__table__, RolePermission.__table__, UserRole.__table__
+_ADMINS_AND_HOLDERS = (
+    select(_USER.c.id)
+    .where(_USER.c.unit_id == bindparam("unit_id"), _USER.c.enabled.is_(True),
+           _USER.c.is_unit_admin.is_(True) | _USER.c.id.in_(
+               select(_USER_ROLE.c.user_id)
+               .join(_ROLE, _ROLE.c.id == _USER_ROLE.c.role_id)
+               .join(_GRANT, _GRANT.c.role_id == _ROLE.c.id)
+               .where(_ROLE.c.unit_id == bindparam("unit_id"), _GRANT.c.permission_code == bindparam("permission"))))
+    .order_by(_USER.c.id)
+)
 
 
 def _read(statement: Any, **params: Any) -> Sequence[Row[Any]]:
@@ -109,17 +121,7 @@ def candidate_user_ids(unit_id: int, item_type: str, level_no: int) -> list[int]
 
 def _admins_and_holders(unit_id: int, permission: str) -> list[int]:
     """The unit's enabled 超级管理员 and the enabled staff its roles grant `permission`."""
-    holders = (
-        select(UserRole.user_id)
-        .join(Role, Role.id == UserRole.role_id)
-        .join(RolePermission, RolePermission.role_id == Role.id)
-        .where(Role.unit_id == unit_id, RolePermission.permission_code == permission)
-    )
-    return list(db.session.scalars(
-        select(User.id).where(User.unit_id == unit_id, User.enabled.is_(True),
-                              (User.is_unit_admin.is_(True)) | (User.id.in_(holders)))
-        .order_by(User.id)
-    ))
+    return [row.id for row in _read(_ADMINS_AND_HOLDERS, unit_id=unit_id, permission=permission)]
 
 
 def save_levels(actor: User, unit: Unit, item_type: str, levels: list[dict[str, Any]]) -> list[AuditLevel]:
