@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models import Role, RolePermission, Unit, User
 from services import access, audit_log
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.workflow import instances
 
 
 class LoginFailed(Exception):
@@ -132,6 +133,7 @@ def create_staff(actor: User, unit: Unit, data: dict[str, Any], role_ids: list[i
     db.session.flush()
     audit_log.record(actor, "staff.create", f"新增工作人员 {user.name}（{user.username}）", "user", user.id,
                      detail={"roles": [r.name for r in user.roles]})
+    _staff_changed(unit.id)
     return user
 
 
@@ -145,6 +147,7 @@ def update_staff(actor: User, user: User, data: dict[str, Any], role_ids: list[i
     user.roles = _load_roles(user.unit, role_ids)
     audit_log.record(actor, "staff.update", f"修改工作人员 {user.name}", "user", user.id,
                      detail={"roles": [r.name for r in user.roles]})
+    _staff_changed(user.unit_id)
     return user
 
 
@@ -157,6 +160,7 @@ def set_staff_enabled(actor: User, user: User, enabled: bool) -> None:
         user.session_token = secrets.token_hex(8)
     audit_log.record(actor, "staff.enable" if enabled else "staff.disable",
                      f"{'启用' if enabled else '停用'}工作人员 {user.name}", "user", user.id)
+    _staff_changed(user.unit_id)
 
 
 def reset_password(actor: User, user: User) -> str:
@@ -170,6 +174,12 @@ def reset_password(actor: User, user: User) -> str:
     user.session_token = secrets.token_hex(8)
     audit_log.record(actor, "staff.reset_password", f"重置工作人员 {user.name} 的密码", "user", user.id)
     return password
+
+
+def _staff_changed(unit_id: int) -> None:
+    """Who may act changed in the unit: its open tasks are offered to who may act now."""
+    db.session.flush()
+    instances.refresh_candidates(unit_id)
 
 
 def load_staff(actor: User, user_id: int) -> User:
@@ -209,6 +219,7 @@ def save_role(actor: User, unit: Unit, role: Role | None, name: str, description
     db.session.flush()
     audit_log.record(actor, "role.create" if created else "role.update", f"{'新增' if created else '修改'}角色「{name}」",
                      "role", role.id, detail={"permissions": sorted(set(codes))})
+    _staff_changed(role.unit_id)
     return role
 
 
@@ -216,6 +227,7 @@ def delete_role(actor: User, role: Role) -> None:
     access.require_permission(actor, "role.manage", db.session.get(Unit, role.unit_id))
     audit_log.record(actor, "role.delete", f"删除角色「{role.name}」", "role", role.id)
     db.session.delete(role)
+    _staff_changed(role.unit_id)
 
 
 def load_role(actor: User, role_id: int) -> Role:

@@ -55,7 +55,7 @@ def save_configuration(actor: User, unit: Unit, item_type: str, levels: list[dic
     """Replace the levels and re-resolve the candidates of open tasks; returns how many tasks were updated."""
     item = item_or_400(item_type)
     audit_chain.save_levels(actor, unit, item.code, levels)
-    return instances.refresh_candidates(unit.id, item.business_types)
+    return instances.refresh_candidates(unit.id)
 
 
 def clear_configuration(actor: User, unit: Unit, item_type: str) -> int:

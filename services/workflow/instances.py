@@ -330,16 +330,35 @@ def _event(instance: ProcessInstance | _Instance, task: HumanTask | None, actor:
     })
 
 
-def refresh_candidates(unit_id: int, business_types: tuple[str, ...]) -> int:
-    """Re-resolve the candidates of a unit's open review tasks after its 多岗审核 configuration changed."""
+# Posts whose candidates are resolved from a unit's staff, roles and 多岗审核 levels (audit_chain.assign_task).
+_STAFF_POSTS = ("unit_reviewer", "committee_reviewer", "unit_admin")
+
+
+def refresh_candidates(unit_id: int) -> int:
+    """Re-resolve who is offered the unit's open tasks after its staff, their roles, the roles' grants or its
+    多岗审核 levels changed: a new holder sees them in 待办, one whose permission was withdrawn can no longer act.
+    One resolution per post, business type and level; only tasks whose candidates change are rewritten, and
+    their number is returned."""
     tasks = list(db.session.scalars(select(HumanTask).where(
-        HumanTask.unit_id == unit_id, HumanTask.status == "open", HumanTask.post == "unit_reviewer",
-        HumanTask.business_type.in_(business_types))))
-    assign_candidates(
-        (task, audit_chain.assign_task(task.post, task.business_type,
-                                       {"reviewing_unit_id": unit_id, "level": task.level_no}, unit_id).user_ids)
-        for task in tasks)
-    return len(tasks)
+        HumanTask.unit_id == unit_id, HumanTask.status == "open", HumanTask.post.in_(_STAFF_POSTS))))
+    current: dict[int, set[int]] = {task.id: set() for task in tasks}
+    ids = list(current)
+    for start in range(0, len(ids), 1000):  # SQLite bounds the number of parameters of one statement
+        for task_id, user_id in db.session.execute(select(HumanTaskCandidate.task_id, HumanTaskCandidate.user_id)
+                                                   .where(HumanTaskCandidate.task_id.in_(ids[start:start + 1000]))):
+            current[task_id].add(user_id)
+    resolved: dict[tuple[str, str, int | None], list[int]] = {}
+    changed = []
+    for task in tasks:
+        key = (task.post, task.business_type, task.level_no)
+        if key not in resolved:
+            resolved[key] = audit_chain.assign_task(task.post, task.business_type,
+                                                    {"reviewing_unit_id": unit_id, "level": task.level_no},
+                                                    unit_id).user_ids
+        if set(resolved[key]) != current[task.id]:
+            changed.append((task, resolved[key]))
+    assign_candidates(changed)
+    return len(changed)
 
 
 def trail(instance_id: int) -> list[WorkflowEvent]:

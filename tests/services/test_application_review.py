@@ -68,6 +68,26 @@ def test_the_whole_chain_to_the_committee(world):
     assert actions.count("pass") == 2 + 1 + 2 + 1
 
 
+def test_configuring_qualification_levels_reassigns_the_open_qualification_task(world, make_user):
+    from services import audit_config
+
+    declaration = submitted(world)
+    chain = world.chain
+    pass_unit(world, declaration, chain.school, publicity_input())
+    pass_unit(world, declaration, chain.competent)
+    pass_unit(world, declaration, chain.city)
+    task = open_task(declaration, world.qualifier)  # offered to every holder of application.qualify
+    appointed = make_user(chain.competent, permissions=["application.qualify", "inbox.view"], name="指定资格审核")
+    admin = make_user(chain.competent, admin=True, name="教育局管理员")
+
+    updated = audit_config.save_configuration(admin, chain.competent, "application_qualification",
+                                              [{"name": "资格审核", "user_ids": [appointed.id]}])
+
+    assert updated == 1 and open_task(declaration, appointed).id == task.id
+    with pytest.raises(Forbidden):
+        application_review.review(world.qualifier, declaration, task.id, ReviewInput("pass", "符合参评条件"))
+
+
 def test_the_school_cannot_pass_without_publicity_and_its_attachments(world):
     declaration = submitted(world)
     first = world.school_reviewers[0]

@@ -113,6 +113,43 @@ def test_the_unit_info_staff_who_asked_also_revise_it_and_others_may_not(tree, m
     assert superior_change.status_of(change) == "pending"
 
 
+def candidates(task: HumanTask) -> set[int]:
+    return set(db.session.scalars(select(HumanTaskCandidate.user_id).where(HumanTaskCandidate.task_id == task.id)))
+
+
+def test_open_tasks_follow_changes_of_staff_roles_and_grants(tree, make_unit, make_user):
+    from app.models import Role
+    from services import accounts
+
+    # 乐山市教育局 has no 多岗审核 levels: its 超级管理员 and every holder of registration.review review.
+    education = make_unit(parent=tree.leshan, unit_type="competent", region="511100B", name="乐山市教育局",
+                          nature="organ")
+    admin = make_user(education, admin=True, name="教育局管理员")
+    reviewer = make_user(education, permissions=["inbox.view", "registration.review"], name="教育局审核")
+    change = superior_change.request_superior_change(tree.hospital_admin, tree.hospital, education.id, "归口")
+    task = open_task(change.id)
+    assert candidates(task) == {admin.id, reviewer.id}
+
+    # The grant is withdrawn from the reviewer's role: the task leaves their hands (403), not only their menu.
+    [role] = reviewer.roles
+    accounts.save_role(admin, education, role, role.name, "", ["inbox.view"])
+    assert candidates(task) == {admin.id}
+    with pytest.raises(Forbidden):
+        instances.complete_human_task(reviewer, task.id, {"decision": "pass", "opinion": "同意"})
+    # A new role with the grant, given to a colleague: the task reaches them.
+    granted = accounts.save_role(admin, education, None, "变更审核", "", ["inbox.view", "registration.review"])
+    colleague = make_user(education, name="教育局新审核")
+    accounts.update_staff(admin, colleague, {"username": colleague.username, "name": colleague.name,
+                                             "phone": colleague.phone}, [granted.id])
+    assert candidates(task) == {admin.id, colleague.id}
+    # Disabled, they are no longer offered it; the role deleted, neither.
+    accounts.set_staff_enabled(admin, colleague, False)
+    assert candidates(task) == {admin.id}
+    accounts.set_staff_enabled(admin, colleague, True)
+    accounts.delete_role(admin, db.session.get(Role, granted.id))
+    assert candidates(task) == {admin.id}
+
+
 def test_one_open_request_per_unit(tree):
     superior_change.request_superior_change(tree.hospital_admin, tree.hospital, tree.health.id, "归口管理")
     with pytest.raises(Conflict, match="已有待审核的变更上级单位申请"):
