@@ -35,13 +35,12 @@ from services.application_queries import Filters
 from services.application_review import ReviewInput
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from services.review_paths import ROLE_COMMITTEE
-from services.workflow import instances
+from services.workflow import inbox, instances
 
 bp = Blueprint("application_review", __name__, url_prefix="/application-review")
 
 REVIEW = application_review.REVIEW_PERMISSION
 QUALIFY = application_review.QUALIFY_PERMISSION
-BATCH_LIMIT = 100
 
 
 # --- 本单位人员审核 / 下级单位人员审核 (S 1.2.3.1, 1.2.3.2) -------------------------------------------------------------
@@ -242,21 +241,6 @@ class BatchOutcome:
     reason: str = ""
 
 
-def _batch_ids() -> list[int]:
-    ids: list[int] = []
-    for value in request.form.getlist("application_ids"):
-        value = value.strip()
-        if not value.isascii() or not value.isdigit() or len(value) > 9:
-            raise InvalidInput("申报选择有误，请刷新后重试", field="application_ids")
-        if int(value) not in ids:
-            ids.append(int(value))
-    if not ids:
-        raise InvalidInput("请至少选择一条申报", field="application_ids")
-    if len(ids) > BATCH_LIMIT:
-        raise InvalidInput(f"一次最多批量审核 {BATCH_LIMIT} 条申报", field="application_ids")
-    return ids
-
-
 def _batch_one(reviewed_id: int, data: ReviewInput) -> BatchOutcome:
     name = ""
     try:
@@ -276,7 +260,7 @@ def _batch_one(reviewed_id: int, data: ReviewInput) -> BatchOutcome:
 @bp.route("/batch", methods=["POST"])
 @permission_required(REVIEW)
 def batch() -> Any:
-    ids = _batch_ids()
+    ids = inbox.batch_task_ids(request.form.getlist("application_ids"), "application_ids", "申报", "批量审核")
     decision, opinion = request.form.get("decision", ""), request.form.get("opinion", "").strip()
     if decision not in application_review.DECISIONS:
         raise InvalidInput("审核结果：选项无效", field="decision")

@@ -355,19 +355,20 @@ class BatchOutcome:
         return BATCH_LABELS[self.status]
 
 
-def batch_task_ids(raw: list[str]) -> list[int]:
-    """The selected task ids, in order, without repeats; refuses a malformed or oversized selection."""
+def batch_task_ids(raw: list[str], field: str = "task_ids", noun: str = "待办", action: str = "批量办理") -> list[int]:
+    """The selected ids of a batch page, in order, without repeats; refuses a malformed or oversized selection.
+    The inbox selects tasks; other batch pages name their own field and records (申报 …)."""
     ids: list[int] = []
     for value in raw:
         # ASCII digits of an id the database can hold: "²" passes str.isdigit, and 10**20 overflows a driver.
         if not value.strip().isascii() or not value.strip().isdigit() or int(value) > MAX_ID:
-            raise InvalidInput("待办选择有误，请刷新后重试", field="task_ids")
+            raise InvalidInput(f"{noun}选择有误，请刷新后重试", field=field)
         if int(value) not in ids:
             ids.append(int(value))
     if not ids:
-        raise InvalidInput("请至少选择一条待办", field="task_ids")
+        raise InvalidInput(f"请至少选择一条{noun}", field=field)
     if len(ids) > BATCH_LIMIT:
-        raise InvalidInput(f"一次最多批量办理 {BATCH_LIMIT} 条待办", field="task_ids")
+        raise InvalidInput(f"一次最多{action} {BATCH_LIMIT} 条{noun}", field=field)
     return ids
 
 

@@ -300,6 +300,11 @@ def test_batch_pass_refuses_a_school_pass_without_publicity_per_item(client, sig
     assert f'data-application-id="{second.id}" data-status="refused"' in html and "申报不存在或无权查看" in html
     assert reload(first).current_unit_id == world.chain.city.id
     assert reload(second).current_unit_id == world.chain.school.id
+    for ids, message in ((["x"], "申报选择有误"), ([str(10**20)], "申报选择有误"), ([], "请至少选择一条申报"),
+                         ([str(n) for n in range(1, 102)], "一次最多批量审核 100 条申报")):
+        refused = client.post("/application-review/batch", data={
+            "application_ids": ids, "decision": "pass", "opinion": OPINION, "scope": "own"})
+        assert refused.status_code == 400 and message in refused.get_data(as_text=True)
 
 
 def test_inbox_tasks_open_on_the_review_page(client, sign_in, world):
