@@ -144,10 +144,12 @@ def update_staff(actor: User, user: User, data: dict[str, Any], role_ids: list[i
     user.name = data["name"]
     user.phone = data["phone"]
     user.id_number = data.get("id_number")
+    before = {role.id for role in user.roles}
     user.roles = _load_roles(user.unit, role_ids)
     audit_log.record(actor, "staff.update", f"修改工作人员 {user.name}", "user", user.id,
                      detail={"roles": [r.name for r in user.roles]})
-    _staff_changed(user.unit_id)
+    if {role.id for role in user.roles} != before:  # a new phone number offers no task to anyone
+        _staff_changed(user.unit_id)
     return user
 
 
