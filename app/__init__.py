@@ -44,15 +44,11 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
 
 def _bind_business_operations() -> None:
     """Bind the operations the diagrams in bpmn/ declare (services/workflow/scripting.py) to the services."""
-    from services import (
-        activity_publication,
-        application_review,
-        committee_filing,
-        experts,
-        quota_review,
-        registration,
-        superior_change,
-    )
+    from services.activities import activity_publication, quota_review
+    from services.applications import application_review
+    from services.committees import committee_filing
+    from services.experts import experts
+    from services.org import registration, superior_change
 
     registration.register_operations()
     superior_change.register_operations()

@@ -8,7 +8,8 @@ import click
 from flask import Flask, current_app
 
 from app.extensions import db
-from services import demo, reference_data
+from services.demo import organisation as demo
+from services.reference import reference_data
 
 
 def _config_dir() -> Path:

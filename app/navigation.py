@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import request, url_for
 
-from services import access
+from services.authz import access
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 
 from app.navigation import build_menu
-from services import access
-from services.errors import InvalidInput, ServiceError
-from services.validation import mask_id_number
+from services.authz import access
+from services.common.errors import InvalidInput, ServiceError
+from services.reference.validation import mask_id_number
 
 HTTP_MESSAGES = {
     400: "请求有误",
@@ -86,12 +86,12 @@ STORED_MIMETYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image
 
 
 def send_stored(record: dict[str, Any], missing: str = "文件不存在，请联系管理员") -> Response:
-    """Download a file kept by services.file_store, described by its {sha256, filename, file_type} record.
+    """Download a file kept by services.common.file_store, described by its {sha256, filename, file_type} record.
     The caller has checked that the user may see the record it comes from; never cached by the browser."""
     from flask import send_file
 
-    from services import file_store
-    from services.errors import NotFound
+    from services.common import file_store
+    from services.common.errors import NotFound
 
     path = file_store.path_for(str(record.get("sha256") or ""))
     if not path.is_file():

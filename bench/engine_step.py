@@ -62,7 +62,7 @@ from app.models import (  # noqa: E402
     User,
 )
 from bench.support.app_db import PASSWORD, build_app, signed_in  # noqa: E402
-from services.validation import credit_code_check_char  # noqa: E402
+from services.reference.validation import credit_code_check_char  # noqa: E402
 from services.workflow import definitions, instances, runner, state  # noqa: E402
 from services.workflow.scripting import build_script_engine  # noqa: E402
 
@@ -83,7 +83,7 @@ def _credit_code(n: int) -> str:
 
 def build_scene() -> dict[str, Any]:
     """A 人社 unit reviewing in one level (one reviewer) and a subordinate unit asking to change to it."""
-    from services.accounts import hash_password
+    from services.org.accounts import hash_password
 
     region = db.session.scalar(select(Region.id).where(Region.code == "510100B"))
     superior = Unit(name="基准测试人社局", credit_code=_credit_code(1), unit_type_code="hr", nature_code="organ",

@@ -41,7 +41,7 @@ from sqlalchemy import event, select  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import ProcessDefinition, Region, Role, RolePermission, Unit, User  # noqa: E402
 from bench.support.app_db import PASSWORD, build_app, drop_schema, signed_in  # noqa: E402
-from services.validation import credit_code_check_char  # noqa: E402
+from services.reference.validation import credit_code_check_char  # noqa: E402
 from services.workflow import inbox  # noqa: E402
 
 TASKS = 1_000_000
@@ -81,7 +81,7 @@ def p95(samples: list[float]) -> float:
 
 def build_units_and_reviewers() -> tuple[list[int], dict[int, list[int]], str]:
     """UNITS units (one 人社 root above them) with REVIEWERS_PER_UNIT reviewers each; the busy reviewer's name."""
-    from services.accounts import hash_password
+    from services.org.accounts import hash_password
 
     region = db.session.scalar(select(Region.id).where(Region.code == "510100B"))
     root = Unit(name="基准人社局", credit_code=_credit_code(0), unit_type_code="hr", nature_code="organ",

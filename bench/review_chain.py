@@ -76,9 +76,11 @@ from app.models import (  # noqa: E402
     User,
 )
 from bench.support.app_db import PASSWORD, build_app, drop_schema, signed_in  # noqa: E402
-from services import application_review, audit_chain, declarations, file_store  # noqa: E402
-from services.application_review import ReviewInput  # noqa: E402
-from services.validation import (  # noqa: E402
+from services.applications import application_review, declarations  # noqa: E402
+from services.applications.application_review import ReviewInput  # noqa: E402
+from services.authz import audit_chain  # noqa: E402
+from services.common import file_store  # noqa: E402
+from services.reference.validation import (  # noqa: E402
     credit_code_check_char,
     id_number_birth_date,
     id_number_check_char,
@@ -136,7 +138,7 @@ def _credit_code(n: int, prefix: str) -> str:
 
 
 def build_world(declaration_count: int) -> World:
-    from services.accounts import hash_password
+    from services.org.accounts import hash_password
 
     serial = Serial()
     regions = dict(db.session.execute(select(Region.code, Region.id)).all())

@@ -15,7 +15,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Committee, Specialty, Title, Unit, User
-from services import audit_chain, committees, experts
+from services.authz import audit_chain
+from services.committees import committees
+from services.experts import experts
 
 PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
@@ -116,7 +118,7 @@ def fresh_request() -> None:
 def file_committee(tree: Tree) -> Committee:
     """A committee filed through the real flow (services, no HTTP): 7 experts, every review passed."""
     from app.models import HumanTask, HumanTaskCandidate
-    from services import committee_filing
+    from services.committees import committee_filing
     from services.workflow import instances
 
     committee = create_committee(tree)

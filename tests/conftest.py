@@ -24,7 +24,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from app import create_app
 from app.extensions import db
 from app.models import Role, RolePermission, Unit, User
-from services import reference_data
+from services.reference import reference_data
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,7 +124,7 @@ def make_unit(database: Any) -> Callable[..., Unit]:
 @pytest.fixture
 def make_user(database: Any) -> Callable[..., User]:
     """make_user(unit, permissions=[...], admin=False, platform=False) → an account signing in with PASSWORD."""
-    from services.accounts import hash_password
+    from services.org.accounts import hash_password
 
     def factory(unit: Unit, permissions: list[str] | None = None, admin: bool = False, platform: bool = False,
                 username: str | None = None, name: str = "测试用户", enabled: bool = True) -> User:
@@ -158,8 +158,8 @@ def login(client: FlaskClient) -> Callable[[User], FlaskClient]:
 def make_applicant(database: Any) -> Callable[..., Any]:
     """make_applicant(unit, name="张三", id_number=None, phone=None) → an applicant signing in with PASSWORD."""
     from app.models import Applicant
-    from services.accounts import hash_password
-    from services.validation import id_number_birth_date, id_number_gender
+    from services.org.accounts import hash_password
+    from services.reference.validation import id_number_birth_date, id_number_gender
 
     def factory(unit: Unit, name: str = "张三", id_number: str | None = None, phone: str | None = None) -> Any:
         n = serial()

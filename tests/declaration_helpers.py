@@ -28,8 +28,10 @@ from app.models import (
     Unit,
     User,
 )
-from services import application_review, audit_chain, declarations, file_store
-from services.application_review import ReviewInput
+from services.applications import application_review, declarations
+from services.applications.application_review import ReviewInput
+from services.authz import audit_chain
+from services.common import file_store
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 OPINION = "材料齐全，同意上报"

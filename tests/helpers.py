@@ -12,7 +12,7 @@ import itertools
 import sqlalchemy as sa
 
 from app.extensions import db
-from services.validation import credit_code_check_char, id_number_check_char
+from services.reference.validation import credit_code_check_char, id_number_check_char
 
 PASSWORD = "Passw0rd2026"
 

@@ -4,7 +4,7 @@ Two kinds of account share Flask-Login: staff (User, session id "id:token") and 
 (Applicant, "a:id:token"). Applicants reach only the applicant blueprint (and static files); any other page
 sends them to their own home (GET) or refuses them (403), so staff checks never see an applicant.
 
-Access decisions themselves belong to services.access (one place decides).
+Access decisions themselves belong to services.authz.access (one place decides).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, select
 
 from app.extensions import db, loaded_from_row, login_manager
 from app.models import Applicant, RolePermission, Unit, User, UserRole
-from services import access
+from services.authz import access
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -78,7 +78,7 @@ def _load_applicant(token: str) -> Applicant | None:
 
 
 def permission_required(code: str) -> Callable[[F], F]:
-    """The user must hold `code` somewhere; views still check the target unit through services.access."""
+    """The user must hold `code` somewhere; views still check the target unit through services.authz.access."""
 
     def decorator(view: F) -> F:
         @wraps(view)

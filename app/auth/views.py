@@ -13,8 +13,9 @@ from app.extensions import db
 from app.schemas import load_or_400
 from app.schemas.accounts import ChangePasswordSchema, LoginSchema
 from app.web import client_ip
-from services import accounts, audit_log
-from services.errors import InvalidInput
+from services.common import audit_log
+from services.common.errors import InvalidInput
+from services.org import accounts
 
 bp = Blueprint("auth", __name__)
 

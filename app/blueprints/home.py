@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditLog, Unit
-from services import access
-from services.units import unit_admin
+from services.authz import access
+from services.org.units import unit_admin
 from services.workflow import inbox
 
 bp = Blueprint("home", __name__)

@@ -11,8 +11,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
-from services.errors import InvalidInput
-from services.validation import InvalidValue
+from services.common.errors import InvalidInput
+from services.reference.validation import InvalidValue
 
 
 class ChineseSchema(Schema):
@@ -67,7 +67,7 @@ def integer_list(label: str) -> fields.List:
 
 
 def checked(label: str, normalizer: Callable[[str], str], max_length: int, required: bool = True) -> fields.Field:
-    """A text field normalised by a validator from services.validation (credit code, ID, phone …)."""
+    """A text field normalised by a validator from services.reference.validation (credit code, ID, phone …)."""
 
     class Normalized(fields.String):
         def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from app.schemas import ChineseSchema, checked, integer_list, text
-from services.validation import normalize_id_number, normalize_mobile
+from services.reference.validation import normalize_id_number, normalize_mobile
 
 
 class LoginSchema(ChineseSchema):

@@ -1,7 +1,7 @@
 """Input schemas for applicants' registration, sign-in and profile (H 一; FEATURES A8).
 
 Choices that live in admin_config/applicants.yaml (民族, 政治面貌, 学历 …) and rules that need the database
-(uniqueness, the 工作单位, dates against the birth date) are checked in services.applicants.
+(uniqueness, the 工作单位, dates against the birth date) are checked in services.applications.applicants.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 from marshmallow import ValidationError, fields
 
 from app.schemas import ChineseSchema, checked, text
-from services.validation import normalize_id_number, normalize_mobile
+from services.reference.validation import normalize_id_number, normalize_mobile
 
 
 def day(label: str, required: bool = True) -> fields.Date:

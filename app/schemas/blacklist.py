@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.schemas import ChineseSchema, checked, text
 from app.schemas.applicant import day, record_id
-from services.validation import normalize_id_number
+from services.reference.validation import normalize_id_number
 
 
 class BlacklistAddSchema(ChineseSchema):

@@ -1,7 +1,7 @@
 """Input schemas for an applicant's 职称申报 (Hunan guide 二; FEATURES F1).
 
 Shape only (length, unknown fields); the choices of the activity (申报层级, 申报专业, 破格条件), the assessment
-rules and each 业绩成果 template's fields are checked in services/declarations.py, which knows the activity.
+rules and each 业绩成果 template's fields are checked in services/applications/declarations.py, which knows the activity.
 任职以来考核信息 rows arrive as `assessments-<n>-<field>`; a row left wholly blank is ignored.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.schemas import ChineseSchema, load_or_400, text
-from services.errors import InvalidInput
+from services.common.errors import InvalidInput
 
 ASSESSMENT_KEY = re.compile(r"^assessments-(?P<index>\d{1,3})-(?P<field>year|result|unit)$")
 

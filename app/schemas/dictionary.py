@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from app.schemas import ChineseSchema, choice, text
-from services.dictionary import STAT_CATEGORIES
+from services.reference.dictionary import STAT_CATEGORIES
 
 
 def _code(label: str, max_length: int, pattern: str, rule: str) -> fields.String:

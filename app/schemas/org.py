@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from app.schemas import ChineseSchema, checked, choice, text
 from app.schemas.accounts import username_field
-from services.validation import normalize_credit_code, normalize_id_number, normalize_mobile, normalize_phone
+from services.reference.validation import (
+    normalize_credit_code,
+    normalize_id_number,
+    normalize_mobile,
+    normalize_phone,
+)
 
 
 class UnitBasicSchema(ChineseSchema):

@@ -2,7 +2,7 @@
 
 Rows arrive as `rows-<n>-<field>` (one table row per 系列 × 等级); a row left wholly blank is ignored. Messages
 name the row and the field (`第 2 行：申报职数 不能小于 0`); rules that need the database (系列 and 等级 exist,
-one row per 系列 × 等级, 现有人数 ≤ 岗位总数, one declaration per unit and year) live in services/quotas.py.
+one row per 系列 × 等级, 现有人数 ≤ 岗位总数, one declaration per unit and year) live in services/activities/quotas.py.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 from marshmallow import fields, validate
 
 from app.schemas import ChineseSchema, checked, choice, load_or_400, text
-from services.errors import InvalidInput
-from services.validation import normalize_phone
+from services.common.errors import InvalidInput
+from services.reference.validation import normalize_phone
 
 ROW_KEY = re.compile(r"^rows-(?P<index>\d{1,3})-(?P<field>[a-z_]+)$")
 MAX_COUNT = 99_999

@@ -13,8 +13,8 @@ from marshmallow import Schema
 
 from app.schemas import load_or_400
 from app.schemas.org import HandlerSchema, LegalPersonSchema, UnitBasicSchema
-from services.errors import InvalidInput
-from services.registration import Application
+from services.common.errors import InvalidInput
+from services.org.registration import Application
 
 BASIC_FIELDS = ("credit_code", "name", "unit_type_code", "nature_code", "region_code", "contact_name", "phone",
                 "address")

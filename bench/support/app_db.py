@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.extensions import db
-from services import reference_data
+from services.reference import reference_data
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "Passw0rd2026"

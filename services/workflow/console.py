@@ -20,8 +20,8 @@ from sqlalchemy import Select, select
 from app.extensions import db
 from app.models import Unit, User
 from app.models.workflow import HumanTask, ProcessDefinition, ProcessInstance
-from services import audit_log
-from services.errors import Conflict, InvalidInput
+from services.common import audit_log
+from services.common.errors import Conflict, InvalidInput
 from services.workflow import instances
 
 __all__ = [

@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import User
 from app.models.workflow import ProcessDefinition, ProcessInstance
-from services import audit_log
-from services.errors import Conflict, InvalidInput, NotFound
+from services.common import audit_log
+from services.common.errors import Conflict, InvalidInput, NotFound
 from services.workflow import checker
 from services.workflow import spec as specs
 

@@ -9,9 +9,7 @@ bytes), never by the file name (DESIGN §5 "Uploads").
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -23,7 +21,8 @@ import yaml
 from marshmallow import Schema, ValidationError, fields
 from marshmallow import validate as rules
 
-from services.errors import InvalidInput
+from services.common.errors import InvalidInput
+from services.common.uploads import UploadInvalid, check_upload, sniff_file_type
 
 __all__ = [
     "FIELD_TYPES",
@@ -67,10 +66,6 @@ class FormInvalid(InvalidInput):
     def __init__(self, errors: dict[str, list[str]]) -> None:
         first = next(iter(errors.values()), ["表单数据有误"])[0]
         super().__init__(first, errors=errors)
-
-
-class UploadInvalid(InvalidInput):
-    """An uploaded file of the wrong size or real type."""
 
 
 @dataclass(frozen=True)
@@ -334,43 +329,3 @@ def _flatten(detail: Any) -> list[str]:
     if isinstance(detail, Mapping):  # list items: {index: [messages]}
         return sorted({message for item in detail.values() for message in _flatten(item)})
     return [message for item in detail for message in _flatten(item)]
-
-
-# --- uploads ----------------------------------------------------------------------------------------------
-
-def sniff_file_type(content: bytes) -> str | None:
-    """The real type of an upload from its first bytes (and, for Office files, the zip's part names)."""
-    if content.startswith(b"%PDF-"):
-        return "pdf"
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if content.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if content.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(content)) as archive:
-                names = archive.namelist()
-        except (zipfile.BadZipFile, ValueError):
-            return None
-        if "[Content_Types].xml" in names:
-            if any(name.startswith("xl/") for name in names):
-                return "xlsx"
-            if any(name.startswith("word/") for name in names):
-                return "docx"
-    return None
-
-
-def check_upload(spec: FieldDefinition, filename: str, content: bytes) -> str:
-    """Check an upload against a file field; returns the detected type (pdf, jpg, …)."""
-    label = spec.label
-    if spec.type != "file":
-        raise UploadInvalid(f"{label}：不是文件字段", field=spec.name)
-    if not content:
-        raise UploadInvalid(f"{label}：文件 {filename} 为空", field=spec.name)
-    if spec.max_size_mb is not None and len(content) > spec.max_size_mb * 1024 * 1024:
-        raise UploadInvalid(f"{label}：文件不能超过 {spec.max_size_mb:g} MB", field=spec.name)
-    detected = sniff_file_type(content)
-    if detected is None or detected not in spec.accept:
-        raise UploadInvalid(
-            f"{label}：文件类型须为 {'/'.join(spec.accept)}，实际为 {detected or '未知'}", field=spec.name)
-    return detected

@@ -2,7 +2,7 @@
 
 Rules (S 1.2.1 首页 待办事项; S 1.2.3.1 本单位人员审核; DESIGN §2 "Inbox projection"):
 - 待办 are the open tasks the user is a candidate of; 已办 the tasks the user completed. Both lists are the
-  user's own, so they need no unit scope beyond the candidate rows written by services.audit_chain.
+  user's own, so they need no unit scope beyond the candidate rows written by services.authz.audit_chain.
 - Every query here reads the projection (human_task + candidates + trail) and never deserializes a workflow.
 - Counts stop at COUNT_CAP per bucket: an exact count of a 33,000-task bucket costs milliseconds (DESIGN §6),
   and nobody acts on the difference between 10,000 and 10,400; pages show "10000+".
@@ -28,8 +28,8 @@ from app.models.workflow import (
     ProcessInstance,
     WorkflowEvent,
 )
-from services import access, audit_chain
-from services.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from services.authz import access, audit_chain
+from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from services.workflow import forms, instances
 
 COUNT_CAP = 10_000

@@ -29,8 +29,8 @@ from app.models.workflow import (
     ProcessInstance,
     WorkflowEvent,
 )
-from services import audit_chain
-from services.errors import Conflict, Forbidden, NotFound
+from services.authz import audit_chain
+from services.common.errors import Conflict, Forbidden, NotFound
 from services.workflow import definitions, forms, runner, state
 from services.workflow import spec as specs
 from services.workflow.scripting import build_script_engine

@@ -22,8 +22,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import User
 from app.models.workflow import HumanTask, ProcessDefinition, ProcessInstance
-from services import audit_chain, audit_log
-from services.errors import Conflict, InvalidInput
+from services.authz import audit_chain
+from services.common import audit_log
+from services.common.errors import Conflict, InvalidInput
 from services.workflow import console, definitions, instances, runner, state
 from services.workflow import spec as specs
 from services.workflow.scripting import build_script_engine

@@ -1,7 +1,7 @@
 """Posts (岗位) a user task may be assigned to: ``spiffworkflow:property name="post"`` on the task.
 
 The checker refuses a diagram whose user task names a post outside this set; who holds a post in which unit is
-resolved elsewhere (services/audit_chain.py and the permission module), never by the engine.
+resolved elsewhere (services/authz/audit_chain.py and the permission module), never by the engine.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
-from services.errors import Conflict, ServiceError
+from services.common.errors import Conflict, ServiceError
 
 from .forms import form_variable, task_properties
 from .scripting import ALLOWED_BUILTINS, WhitelistScriptEngine, build_script_engine

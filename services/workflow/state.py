@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from services.errors import InvalidInput
+from services.common.errors import InvalidInput
 
 from .scripting import WhitelistScriptEngine, build_script_engine
 from .spec import ParsedProcess

@@ -20,8 +20,8 @@ from werkzeug.serving import make_server
 from app import create_app
 from app.extensions import db
 from app.models import HumanTask, ProcessInstance, Unit, User
-from services import reference_data
-from services.accounts import hash_password
+from services.org.accounts import hash_password
+from services.reference import reference_data
 from services.workflow import definitions, instances
 from tests.conftest import PASSWORD, ROOT, region_id, valid_credit_code
 

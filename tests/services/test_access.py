@@ -1,4 +1,4 @@
-"""services.access: the one place deciding access, by scope unit / subtree / platform (S 1.1.2, 1.2.9.1.3)."""
+"""services.authz.access: the one place deciding access, by scope unit / subtree / platform (S 1.1.2, 1.2.9.1.3)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditLog, Unit, User
-from services import access, audit_log
+from services.authz import access
+from services.common import audit_log
 
 UNIT_CODE, SUBTREE_CODE, PLATFORM_CODE = "staff.manage", "unit.sub.view", "dict.manage"
 
@@ -131,7 +132,7 @@ def test_signed_out_visitors_have_no_permission(tree):
 
 
 def test_require_permission_raises_forbidden(tree, make_user):
-    from services.errors import Forbidden
+    from services.common.errors import Forbidden
 
     with pytest.raises(Forbidden):
         access.require_permission(make_user(tree.hospital, admin=True), SUBTREE_CODE, tree.leshan)

@@ -20,9 +20,10 @@ from sqlalchemy.exc import NoResultFound
 
 from app.extensions import db
 from app.models import BlacklistEntry, DeclarationStep, HumanTask
-from services import application_review, declarations, file_store
-from services.application_review import ReviewInput
-from services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.applications import application_review, declarations
+from services.applications.application_review import ReviewInput
+from services.common import file_store
+from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.workflow import instances
 
 
@@ -69,7 +70,7 @@ def test_the_whole_chain_to_the_committee(world):
 
 
 def test_configuring_qualification_levels_reassigns_the_open_qualification_task(world, make_user):
-    from services import audit_config
+    from services.org import audit_config
 
     declaration = submitted(world)
     chain = world.chain
@@ -231,7 +232,7 @@ def test_the_units_attachments_are_for_the_units_only(world):
 
 def test_a_level_change_moves_the_method_and_the_open_task_column(world):
     from app.models import ActivityLevel, CommitteeLevel
-    from services.evaluation_changes import EvaluationChange, change_evaluation
+    from services.applications.evaluation_changes import EvaluationChange, change_evaluation
 
     declaration = submitted(world)
     pass_unit(world, declaration, world.chain.school, publicity_input())

@@ -21,10 +21,10 @@ from app.models import (
     User,
     WorkflowEvent,
 )
-from services import application_review, review_paths
-from services.application_review import ReviewInput
-from services.demo import seed_demo
-from services.demo_declarations import next_open_task
+from services.applications import application_review, review_paths
+from services.applications.application_review import ReviewInput
+from services.demo.declarations import next_open_task
+from services.demo.organisation import seed_demo
 
 CONFIG = Path(__file__).resolve().parents[2] / "admin_config"
 COMMITTEE = "乐山市中小学教师中级职称评审委员会"

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import CommitteeExpert, Expert
-from services import expert_import, experts
-from services.errors import InvalidInput
-from services.validation import id_number_check_char
+from services.common.errors import InvalidInput
+from services.experts import expert_import, experts
+from services.reference.validation import id_number_check_char
 
 HEADERS = [header for header, _, _ in expert_import.COLUMNS]
 

@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditLog, HumanTask, QuotaDeclaration, QuotaItem, Unit, User
-from services import audit_chain, quota_review, quotas
-from services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.activities import quota_review, quotas
+from services.authz import audit_chain
+from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.workflow import instances
 
 TODAY = date.today()

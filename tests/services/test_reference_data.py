@@ -1,4 +1,4 @@
-"""services.reference_data: loading admin_config/ is idempotent and never undoes an administrator's edit."""
+"""services.reference.reference_data: loading admin_config/ is idempotent and never undoes an administrator's edit."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from app.models import (
     UnitType,
     UnitTypeGrant,
 )
-from services import reference_data
+from services.reference import reference_data
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "admin_config"
 TABLES = (Permission, UnitType, UnitTypeGrant, UnitNature, Region, TitleLevel, TitleSeries, Title, Specialty)

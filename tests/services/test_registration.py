@@ -1,4 +1,4 @@
-"""services.registration: 用户权限申请 and its review by the superior (S 1.1.2.2, 1.2.9.2.1; FEATURES A3)."""
+"""services.org.registration: 用户权限申请 and its review by the superior (S 1.1.2.2, 1.2.9.2.1; FEATURES A3)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import HumanTask, Unit, UnitRegistration, User
-from services import registration
-from services.accounts import authenticate
-from services.errors import Conflict, InvalidInput, NotFound
+from services.common.errors import Conflict, InvalidInput, NotFound
+from services.org import registration
+from services.org.accounts import authenticate
 from services.workflow import instances
 
 PDF = b"%PDF-1.4\n%%EOF\n"

@@ -1,4 +1,4 @@
-"""审核路径 resolution (services.review_paths): the whole chain, and every place it can break and why."""
+"""审核路径 resolution (services.applications.review_paths): the whole chain, and every place it can break and why."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import CompetentAssignment, ReviewPathLink, Specialty
-from services.errors import InvalidInput
-from services.review_paths import resolve_path
+from services.applications.review_paths import resolve_path
+from services.common.errors import InvalidInput
 
 
 @pytest.fixture

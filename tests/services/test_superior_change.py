@@ -1,4 +1,4 @@
-"""services.superior_change: 变更上级单位 reviewed by the new superior (S 1.2.9.1.1; FEATURES A4)."""
+"""services.org.superior_change: 变更上级单位 reviewed by the new superior (S 1.2.9.1.1; FEATURES A4)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import HumanTask, HumanTaskCandidate, Unit, User
-from services import audit_chain, superior_change
-from services.errors import Conflict, Forbidden, InvalidInput
+from services.authz import audit_chain
+from services.common.errors import Conflict, Forbidden, InvalidInput
+from services.org import superior_change
 from services.workflow import instances
 
 
@@ -119,7 +120,7 @@ def candidates(task: HumanTask) -> set[int]:
 
 def test_open_tasks_follow_changes_of_staff_roles_and_grants(tree, make_unit, make_user):
     from app.models import Role
-    from services import accounts
+    from services.org import accounts
 
     # 乐山市教育局 has no 多岗审核 levels: its 超级管理员 and every holder of registration.review review.
     education = make_unit(parent=tree.leshan, unit_type="competent", region="511100B", name="乐山市教育局",

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import HumanTask, HumanTaskCandidate, ProcessInstance
-from services import audit_chain
-from services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.authz import audit_chain
+from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.workflow import instances, runner
 from services.workflow.scripting import WHITELIST
 

@@ -1,4 +1,4 @@
-"""Specification of services.validation: GB 11643-1999, GB 32100-2015, GB/T 9704-2012, phone numbers."""
+"""Specification of services.reference.validation: GB 11643-1999, GB 32100-2015, GB/T 9704-2012, phone numbers."""
 
 from collections.abc import Callable
 from datetime import date
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.validation import (
+from services.reference.validation import (
     DocumentNumber,
     InvalidValue,
     check_dates_order,

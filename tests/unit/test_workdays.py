@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.workdays import _calendar_from
+from services.reference.workdays import _calendar_from
 
 
 @pytest.fixture

@@ -73,7 +73,7 @@ def open_task(business_type: str, business_id: int) -> HumanTask:
 
 
 def inbox_review(app: Flask, reviewer: User, task: HumanTask, decision: str, opinion: str) -> str:
-    """A reviewer acts on the task page of 待办事项 (app/blueprints/inbox.py): POST decision and opinion."""
+    """A reviewer acts on the task page of 待办事项 (app/blueprints/workflow/inbox.py): POST decision and opinion."""
     reviewer_client = app.test_client()
     signed_in = reviewer_client.post("/login", data={"username": reviewer.username, "password": PASSWORD})
     assert signed_in.status_code == 302
@@ -91,7 +91,7 @@ def inbox_review(app: Flask, reviewer: User, task: HumanTask, decision: str, opi
 
 
 def registration(token_hash_of: str) -> UnitRegistration:
-    from services.registration import load_by_token
+    from services.org.registration import load_by_token
 
     return load_by_token(token_hash_of)
 

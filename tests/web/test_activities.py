@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import HumanTask, ReviewActivity, User
-from services import audit_chain
+from services.authz import audit_chain
 from services.workflow import instances
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Applicant, ApplicantEducation, ApplicantWork, AuditLog, Title
-from services.validation import normalize_id_number
+from services.reference.validation import normalize_id_number
 from tests.conftest import PASSWORD, valid_id_number
 
 

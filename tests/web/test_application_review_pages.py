@@ -25,8 +25,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ActivityExceptionalCondition, AuditLog, Declaration, DeclarationStep, HumanTask, User
-from services import application_review, declarations
-from services.application_review import ReviewInput
+from services.applications import application_review, declarations
+from services.applications.application_review import ReviewInput
 
 
 @pytest.fixture

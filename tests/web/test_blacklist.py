@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditLog, BlacklistEntry, Role
-from services import access, blacklist
-from services.errors import Forbidden
+from services.applications import blacklist
+from services.authz import access
+from services.common.errors import Forbidden
 from tests.conftest import valid_id_number
 
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Committee, CommitteeFee
-from services import committee_admin
-from services.excel.export import write_table
+from services.committees import committee_admin
+from services.common.excel.export import write_table
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Committee, CommitteeExpert, CommitteeFiling, ExpertService, HumanTask, User
-from services import committees
+from services.committees import committees
 from services.workflow import instances
 
 

@@ -40,7 +40,7 @@ from app.models import (
     UserRole,
     WorkflowEvent,
 )
-from services.accounts import hash_password
+from services.org.accounts import hash_password
 from services.workflow import instances, runner
 
 ON_POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))

@@ -18,8 +18,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ActivityExceptionalCondition, BlacklistEntry, Declaration, DeclarationAchievement
-from services import application_review, declarations, file_store
-from services.application_review import ReviewInput
+from services.applications import application_review, declarations
+from services.applications.application_review import ReviewInput
+from services.common import file_store
 
 PNG = b"\x89PNG\r\n\x1a\n" + "申报材料页面测试".encode()  # content no other test stores
 PAPER = {"template_code": "paper", "paper_name": "初中函数教学研究", "published_on": "2022-03-01", "category": "论文",

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import CommitteeExpert, Expert, ExpertService, HumanTask
-from services import expert_import
+from services.experts import expert_import
 
 
 @pytest.fixture
@@ -146,7 +146,7 @@ def test_the_web_import_checks_then_imports_after_confirmation(client, login, tr
 def test_expert_lists_are_scoped(client, login, tree, make_user):
     committee = create_committee(tree)
     own, recommended = expert_form(), expert_form()
-    from services import experts
+    from services.experts import experts
 
     experts.add_expert(tree.forming_admin, committee, own)
     experts.add_expert(tree.child_admin, committee, recommended)

@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from app.blueprints import inbox as inbox_views
+from app.blueprints.workflow import inbox as inbox_views
 from app.extensions import db
 from app.models import CommonOpinion, HumanTask, ProcessInstance, WorkflowEvent
 from services.workflow import forms, instances
@@ -359,7 +359,7 @@ def test_a_good_attachment_completes_and_is_stored(app, org, attachment_form):
     import hashlib
     from io import BytesIO
 
-    from services import file_store
+    from services.common import file_store
 
     instance = start("unit_superior_change", org["hospital"], org["leshan"], "医院变更上级单位")
     task = open_task_of(instance)

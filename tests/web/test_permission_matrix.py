@@ -42,8 +42,9 @@ from app.models import (
     Unit,
     User,
 )
-from services import access, audit_log
-from services.registration import Application, Submitted, Upload, submit_registration
+from services.authz import access
+from services.common import audit_log
+from services.org.registration import Application, Submitted, Upload, submit_registration
 from services.workflow import instances
 
 ACTORS = ("signed_out", "member_with", "member_without", "superior_admin", "unrelated_admin", "platform_admin",
@@ -379,7 +380,7 @@ class World:
         from committee_helpers import PDF
 
         from app.models import ReviewActivity
-        from services import file_store
+        from services.common import file_store
 
         checked = file_store.StoredFile(hashlib.sha256(PDF).hexdigest(), "政策.pdf", len(PDF), "pdf")
         file_store.store(checked, PDF)
@@ -436,7 +437,7 @@ class World:
             DeclarationAchievement,
             ReviewActivity,
         )
-        from services import file_store
+        from services.common import file_store
 
         now = datetime.now()
         opened = []
@@ -510,7 +511,8 @@ class World:
             Expert,
             ReviewActivity,
         )
-        from services import expert_import, file_store
+        from services.common import file_store
+        from services.experts import expert_import
 
         committee = Committee(name="矩阵测试评委会", agency="办事机构", office="办公室", forming_unit_id=self.target.id,
                               review_type="regular", authorizing_unit_id=self.superior.id,

@@ -196,7 +196,7 @@ def test_suspending_from_the_console_blocks_completion_until_resumed(client, adm
     client.post(f"/process-admin/instances/{instance.id}/suspend", data={"reason": "核查"})
 
     assert db.session.get(ProcessInstance, instance.id).status == "suspended"
-    from services.errors import Conflict
+    from services.common.errors import Conflict
     with pytest.raises(Conflict, match="已挂起"):
         instances.complete_human_task(reviewer, task.id, {"decision": "pass", "opinion": "同意"})
     client.post(f"/process-admin/instances/{instance.id}/resume", data={"reason": "核查完毕"})

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import HumanTaskCandidate, Role, Unit, User
-from services import audit_chain
+from services.authz import audit_chain
 
 
 @pytest.fixture

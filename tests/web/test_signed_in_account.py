@@ -9,7 +9,7 @@ from sqlalchemy import event
 from app.auth import _load_user
 from app.extensions import db
 from app.models import RolePermission
-from services import access
+from services.authz import access
 
 
 def signed_out(response) -> bool:

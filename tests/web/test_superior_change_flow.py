@@ -8,11 +8,11 @@ from flask.testing import FlaskClient
 from registration_helpers import committed_counts, open_task, review
 from sqlalchemy import select
 
-from app.blueprints.units import _superior_change_record
+from app.blueprints.org.units import _superior_change_record
 from app.extensions import db
 from app.models import ProcessInstance, SuperiorChangeRequest, Unit
-from services import audit_chain
-from services.errors import Forbidden
+from services.authz import audit_chain
+from services.common.errors import Forbidden
 from services.workflow.instances import complete_human_task
 
 

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditLog, Role, Unit, User
-from services import reference_data
-from services.validation import credit_code_check_char
+from services.reference import reference_data
+from services.reference.validation import credit_code_check_char
 
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 

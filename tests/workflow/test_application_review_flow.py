@@ -1,6 +1,6 @@
 """bpmn/application_review.bpmn, every path, with its business operations played by a fake chain.
 
-The fake keeps what services/application_review.py keeps in tables (where the declaration stands, who waits
+The fake keeps what services/applications/application_review.py keeps in tables (where the declaration stands, who waits
 for it after a 退回), so these tests check only the diagram's routing: unit_review per unit, 参评资格审核 at the
 committee, 退回 to the applicant (修改申报材料) or to a unit, 不通过.
 """
@@ -54,7 +54,7 @@ class FakeChain:
     def reject_declaration(self, declaration_id: int, opinion: str) -> None:
         self.calls.append(("reject_declaration", {"step": self.step}))
 
-    def resubmitted(self) -> None:  # what services/declarations.py does before completing 修改申报材料
+    def resubmitted(self) -> None:  # what services/applications/declarations.py does before completing 修改申报材料
         self.step = self.waiting[-1]
 
 

@@ -41,8 +41,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import HumanTask, HumanTaskCandidate, ProcessInstance, Unit, User, WorkflowEvent
-from services import audit_chain, audit_config
-from services.errors import Conflict, Forbidden, ServiceError
+from services.authz import audit_chain
+from services.common.errors import Conflict, Forbidden, ServiceError
+from services.org import audit_config
 from services.workflow import definitions, instances, runner, state
 from services.workflow.scripting import WHITELIST
 

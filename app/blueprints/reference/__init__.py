@@ -1,0 +1,1 @@
+"""数据字典 and reference data pages (P1, P2)."""

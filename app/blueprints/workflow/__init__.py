@@ -1,0 +1,1 @@
+"""待办事项 (the inbox and its task pages) and 流程管理 (process definitions and instances)."""

@@ -1,0 +1,397 @@
+"""申报材料审核: a declaration climbing its path (manual S 1.2.3.1–1.2.3.2, 1.2.5.1; FEATURES B5–B7, F2, G1).
+
+bpmn/application_review.bpmn drives it; this module owns the rules and the business data:
+- The path (申报单位 → 主管部门 → 人社部门 … → 评委会) is resolved at submission (services/applications/declarations.py) and
+  kept on the declaration. Each unit reviews with its 多岗审核 levels for 申报材料审核 (the reusable unit_review);
+  at the committee its forming unit's staff holding 参评资格审核 decide (post committee_reviewer).
+- 审核通过 at the 申报单位 (本单位人员审核) needs 公示证明附件 and 单位综合推荐意见 (事业单位岗位情况表 optional) and
+  the unit's own publicity of at least the configured working days, finished (B6, F2, RULES.md "Publicity").
+- After the activity's 评委会接收申报截止时间 no unit may pass a declaration up; the committee still decides on
+  those it received.
+- 审核退回 goes to a chosen earlier node: a unit below on the path or the applicant. After correction it comes
+  back to the unit that returned it (the declaration keeps a stack of the units waiting for it).
+- 审核不通过 ends the declaration for the year.
+- A 主管部门 / 人社部门 passing it may delegate it (委托评审, B7) to another committee with a 委托评审函; the path
+  then ends at that committee and the delegating unit is kept for the certificates.
+The instance keeps only routing facts (declaration id, the reviewing unit, its levels); everything else is here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import inspect, select
+
+from app.extensions import db
+from app.models import Committee, Declaration, DeclarationStep, HumanTask, ReviewActivity, User
+from app.models.declaration import RETURN_TO_APPLICANT
+from services.applications.review_paths import ROLE_COMMITTEE, ROLE_COMPETENT, ROLE_DECLARING, ROLE_HR
+from services.authz import audit_chain
+from services.committees.committees import is_active_committee
+from services.common import audit_log, file_store
+from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.reference import workdays
+from services.workflow import instances
+from services.workflow.forms import FieldDefinition
+from services.workflow.scripting import WHITELIST, FunctionRegistry
+
+PROCESS_ID = "application_review"
+BUSINESS_TYPE = "application_review"
+AUDIT_ITEM = "application_review"
+REVIEW_PERMISSION = "application.review"
+QUALIFY_PERMISSION = "application.qualify"
+DECISIONS = {"pass": "审核通过", "return": "审核退回", "reject": "审核不通过"}
+DELEGATING_ROLES = (ROLE_COMPETENT, ROLE_HR)
+
+# 本单位人员审核's attachments (S 1.2.3.1 图 2.3.5) and the 委托评审函 (S 1.2.3.2 图 2.3.7): label, required at a
+# pass by the 申报单位.
+ATTACHMENTS = {
+    "publicity_proof": ("公示证明附件", True),
+    "recommendation": ("单位综合推荐意见", True),
+    "post_table": ("事业单位岗位情况表", False),
+    "delegation_letter": ("委托评审函", False),
+}
+ATTACHMENT_TYPES = ("pdf", "jpg", "png")
+ATTACHMENT_MAX_MB = 20
+
+
+def attachment_field(kind: str) -> FieldDefinition:
+    label, _required = ATTACHMENTS[kind]
+    return FieldDefinition(kind, label, "file", max_size_mb=ATTACHMENT_MAX_MB, accept=ATTACHMENT_TYPES)
+
+
+# --- reading ------------------------------------------------------------------------------------------------
+
+def current_row(declaration: Declaration) -> DeclarationStep | None:
+    """The pending arrival of the declaration at the unit it stands at."""
+    return db.session.scalar(select(DeclarationStep).where(
+        DeclarationStep.declaration_id == declaration.id, DeclarationStep.step == declaration.step,
+        DeclarationStep.status == "pending").order_by(DeclarationStep.id.desc()).limit(1))
+
+
+def step_unit_id(declaration: Declaration, index: int) -> int:
+    entry = declaration.path[index]
+    if "committee_id" in entry:
+        # The one column: a Committee loads its series with every title of it, its levels and specialties.
+        forming_unit_id = db.session.scalar(select(Committee.forming_unit_id)
+                                            .where(Committee.id == int(entry["committee_id"])))
+        if forming_unit_id is None:
+            raise Conflict(f"申报 {declaration.id} 的评委会不存在")
+        return forming_unit_id
+    return int(entry["unit_id"])
+
+
+def return_targets(declaration: Declaration) -> list[tuple[str, str]]:
+    """Where a 退回 from the current step may go: the applicant, or a unit below on the path (S 1.2.3.2 图 2.3.8)."""
+    targets = [(RETURN_TO_APPLICANT, f"申报人（{declaration.applicant.name}）")]
+    for index in range(declaration.step):
+        entry = declaration.path[index]
+        targets.append((str(index), f"{entry['role']}：{entry['name']}"))
+    return targets
+
+
+def _receive_deadline(declaration: Declaration) -> datetime:
+    """The activity's 评委会接收申报截止时间: from the activity when the declaration has it loaded, else that one
+    column. Loading the whole ReviewActivity just for it brings its committee, the committee's series with every
+    title of the series, and all the activity's configuration lists (≈6 ms, on every pass)."""
+    if "activity" not in inspect(declaration).unloaded:
+        return declaration.activity.committee_receive_deadline
+    deadline = db.session.scalar(select(ReviewActivity.committee_receive_deadline)
+                                 .where(ReviewActivity.id == declaration.activity_id))
+    if deadline is None:
+        raise NotFound("评审活动不存在")
+    return deadline
+
+
+def deadline_passed(declaration: Declaration, now: datetime | None = None) -> bool:
+    return (now or datetime.now()) > _receive_deadline(declaration)
+
+
+def deadline_message(declaration: Declaration) -> str:
+    return (f"评委会接收申报截止时间（{_receive_deadline(declaration):%Y-%m-%d %H:%M}）已过，"
+            "不能再审核通过上报")
+
+
+def publicity_problems(row: DeclarationStep, today: date, start: date | None = None, end: date | None = None,
+                       attachments: Mapping[str, Any] | None = None) -> list[str]:
+    """What stops the 申报单位 passing it (B6, F2): its publicity and its two required attachments — as stored
+    on `row`, or as they would be with the given values."""
+    start = start or row.publicity_start
+    end = end or row.publicity_end
+    attachments = row.attachments if attachments is None else attachments
+    problems = []
+    calendar = workdays.calendar()
+    if start is None or end is None:
+        problems.append("公示时间：请填写本单位申报公示的开始和结束日期")
+    elif end < start:
+        problems.append("公示时间：结束日期不能早于开始日期")
+    else:
+        days = calendar.working_days_between(start, end)
+        if days < calendar.publicity_working_days:
+            problems.append(f"公示时间：公示不少于 {calendar.publicity_working_days} 个工作日，"
+                            f"{start:%Y-%m-%d} 至 {end:%Y-%m-%d} 只有 {days} 个工作日")
+        elif end >= today:
+            problems.append(f"公示时间：公示期至 {end:%Y-%m-%d} 结束，公示期满后才能推荐上报")
+    for kind, (label, required) in ATTACHMENTS.items():
+        if required and not attachments.get(kind):
+            problems.append(f"{label}：必传")
+    return problems
+
+
+# --- review actions from the unit pages ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReviewInput:
+    decision: str
+    opinion: str
+    return_to: str = ""
+    publicity_start: date | None = None
+    publicity_end: date | None = None
+    delegate_committee_id: int | None = None
+    uploads: Mapping[str, tuple[file_store.StoredFile, bytes]] | None = None  # kind → checked upload
+
+
+def _task_of(actor: User, declaration: Declaration, task_id: int) -> HumanTask:
+    task = instances.task_to_complete(actor, task_id)
+    if task.business_type != BUSINESS_TYPE or task.business_id != declaration.id:
+        raise NotFound("待办不存在或不属于该申报")
+    return task
+
+
+def _check_delegation(declaration: Declaration, row: DeclarationStep, committee_id: int) -> Committee:
+    if row.role not in DELEGATING_ROLES:
+        raise InvalidInput("委托评审：只有主管部门或人社部门可以委托评审", field="delegate_committee_id")
+    committee = db.session.get(Committee, committee_id)
+    if committee is None or not is_active_committee(committee):
+        raise InvalidInput("委托评委会：请选择已备案且在有效期内的评委会", field="delegate_committee_id")
+    if committee.id == declaration.committee_id:
+        raise InvalidInput("委托评委会：不能委托给原评委会", field="delegate_committee_id")
+    if committee.series_code != declaration.series_code or declaration.level_code not in committee.level_codes:
+        raise InvalidInput(f"委托评委会：{committee.name} 不能评审该申报的系列和层级", field="delegate_committee_id")
+    return committee
+
+
+def delegation_committees(declaration: Declaration) -> list[Committee]:
+    """Committees a 主管部门 / 人社部门 may delegate this declaration to."""
+    rows = db.session.scalars(select(Committee).where(
+        Committee.status == "filed", Committee.series_code == declaration.series_code,
+        Committee.id != declaration.committee_id).order_by(Committee.id))
+    return [c for c in rows if is_active_committee(c) and declaration.level_code in c.level_codes]
+
+
+def review(actor: User, declaration: Declaration, task_id: int, data: ReviewInput,
+           now: datetime | None = None) -> HumanTask:
+    """One reviewer's 审核通过 / 审核退回 / 审核不通过 on the declaration's open task, with what the page adds:
+    公示 dates and attachments (本单位人员审核), the 退回 target, a 委托评审. Writes nothing when refused."""
+    now = now or datetime.now()
+    task = _task_of(actor, declaration, task_id)
+    row = current_row(declaration)
+    if row is None:
+        raise Conflict("该申报当前不在审核中，请刷新后查看")
+    if data.decision not in DECISIONS:
+        raise InvalidInput("审核结果：请选择审核通过、审核退回或审核不通过", field="decision")
+    # The attachments go with a pass (公示证明附件 … 委托评审函); a 退回 or 不通过 keeps none of them.
+    uploads = dict(data.uploads or {}) if data.decision == "pass" else {}
+    attachments = {**row.attachments, **{kind: _file_record(checked) for kind, (checked, _) in uploads.items()}}
+    start, end = row.publicity_start, row.publicity_end
+    if row.step == 0 and not declaration.at_committee:
+        start, end = data.publicity_start or start, data.publicity_end or end
+    elif data.publicity_start or data.publicity_end:
+        raise InvalidInput("公示时间：只有申报单位填写本单位申报公示", field="publicity_start")
+    return_to = ""
+    if data.decision == "pass":
+        if not declaration.at_committee and deadline_passed(declaration, now):
+            raise Conflict(deadline_message(declaration))
+        if data.delegate_committee_id:
+            _check_delegation(declaration, row, data.delegate_committee_id)
+            if not attachments.get("delegation_letter"):
+                raise InvalidInput("委托评审函：委托评审时必须上传委托评审函", field="delegation_letter")
+        elif "delegation_letter" in uploads:
+            raise InvalidInput("委托评审函：未选择委托评委会，不需上传委托评审函", field="delegation_letter")
+        if row.step == 0 and not declaration.at_committee:
+            problems = publicity_problems(row, now.date(), start, end, attachments)
+            if problems:
+                raise InvalidInput(problems[0], errors={"pass": problems})
+    elif data.decision == "return":
+        return_to = data.return_to or RETURN_TO_APPLICANT
+        if return_to not in dict(return_targets(declaration)):
+            raise InvalidInput("退回至：请选择审核路径上的下级单位或申报人", field="return_to")
+    # Every rule held: record what the page added, then complete the task (which may still refuse: rollback).
+    row.publicity_start, row.publicity_end, row.attachments = start, end, attachments
+    if data.decision == "pass" and data.delegate_committee_id:
+        row.delegate_committee_id = data.delegate_committee_id
+    columns = {"committee_id": data.delegate_committee_id} if data.decision == "pass" and data.delegate_committee_id \
+        else None  # the inbox's 评委会 column follows a 委托评审
+    done = instances.complete_checked_task(
+        actor, task, {"decision": data.decision, "opinion": data.opinion, "return_to": return_to}, columns)
+    for checked, content in uploads.values():
+        file_store.store(checked, content)
+    return done
+
+
+def _file_record(checked: file_store.StoredFile) -> dict[str, Any]:
+    return {"sha256": checked.sha256, "filename": checked.filename, "size": checked.size,
+            "file_type": checked.file_type}
+
+
+# --- whitelisted business operations (bpmn/application_review.bpmn) ----------------------------------------
+
+def _reviewing(declaration_id: int) -> Declaration:
+    declaration = db.session.get(Declaration, int(declaration_id))
+    if declaration is None or declaration.status != "reviewing":
+        raise Conflict(f"申报 {declaration_id} 不存在或不在审核中")
+    return declaration
+
+
+def _pending_row(declaration: Declaration) -> DeclarationStep:
+    row = current_row(declaration)
+    if row is None:
+        raise Conflict(f"申报 {declaration.id} 没有待审核的环节")
+    return row
+
+
+def _previous(declaration: Declaration, index: int) -> DeclarationStep | None:
+    """The declaration's latest arrival at path step `index` before this one."""
+    return db.session.scalar(select(DeclarationStep).where(
+        DeclarationStep.declaration_id == declaration.id, DeclarationStep.step == index,
+        DeclarationStep.latest.is_(True)))
+
+
+def _arrival(previous: DeclarationStep | None) -> str:
+    if previous is None:
+        return "first"
+    if previous.status == "returned":
+        return "recheck"  # this unit returned it and it came back corrected (复审)
+    return "returned"  # it passed it and a superior sent it back down (上级单位退回重审)
+
+
+def route_declaration(declaration_id: int) -> dict[str, Any]:
+    """Send the declaration to the unit at its current step: a new arrival row (keeping the unit's publicity and
+    attachments from its earlier arrival); the levels it passes there."""
+    declaration = _reviewing(declaration_id)
+    index = declaration.step
+    entry = declaration.path[index]
+    unit_id = step_unit_id(declaration, index)
+    previous = _previous(declaration, index)
+    row = DeclarationStep(declaration_id=declaration.id, unit_id=unit_id, step=index, role=entry["role"],
+                          arrival=_arrival(previous), status="pending", latest=True, arrived_at=datetime.now(),
+                          attachments={}, opinion="", return_to="")
+    if previous is not None:
+        previous.latest = False
+        row.publicity_start, row.publicity_end = previous.publicity_start, previous.publicity_end
+        row.attachments = {k: v for k, v in previous.attachments.items() if k != "delegation_letter"}
+    db.session.add(row)
+    declaration.current_unit_id = unit_id
+    at_committee = declaration.at_committee
+    levels = [1] if at_committee else audit_chain.review_levels(unit_id, AUDIT_ITEM)
+    return {"unit_id": unit_id, "levels": levels, "at_committee": at_committee}
+
+
+def _decide(row: DeclarationStep, status: str, opinion: str, return_to: str = "") -> None:
+    row.status, row.decided_at, row.opinion, row.return_to = status, datetime.now(), str(opinion or ""), return_to
+
+
+def pass_declaration(declaration_id: int, opinion: str = "") -> str:
+    """A unit's last level passed: up to the next unit (or back to the one waiting for it); at the committee,
+    资格审核通过. Returns "accepted" or "next"."""
+    declaration = _reviewing(declaration_id)
+    row = _pending_row(declaration)
+    actor = instances.current_actor.get()
+    if declaration.at_committee:
+        _decide(row, "accepted", opinion)
+        declaration.status, declaration.accepted_at = "accepted", datetime.now()
+        audit_log.record(actor, "declaration.accepted", f"{declaration.applicant.name} 的申报参评资格审核通过",
+                         "declaration", declaration.id)
+        return "accepted"
+    if deadline_passed(declaration):
+        raise Conflict(deadline_message(declaration))
+    if row.step == 0:
+        problems = publicity_problems(row, date.today())
+        if problems:
+            raise InvalidInput(problems[0], errors={"pass": problems})
+    if row.delegate_committee_id:
+        _delegate(declaration, row)
+    _decide(row, "passed", opinion)
+    waiting = [index for index in declaration.resume_steps if index > row.step]
+    declaration.resume_steps = waiting[:-1]
+    declaration.step = waiting[-1] if waiting else row.step + 1
+    return "next"
+
+
+def _delegate(declaration: Declaration, row: DeclarationStep) -> None:
+    committee = db.session.get(Committee, row.delegate_committee_id)
+    if committee is None:
+        raise Conflict("委托评委会不存在")
+    declaration.committee_id = committee.id
+    declaration.delegated_by_unit_id = row.unit_id
+    declaration.delegation_letter = row.attachments.get("delegation_letter")
+    declaration.path = [*declaration.path[:row.step + 1],
+                        {"committee_id": committee.id, "role": ROLE_COMMITTEE, "name": committee.name}]
+    declaration.resume_steps = []
+    audit_log.record(instances.current_actor.get(), "declaration.delegated",
+                     f"{declaration.applicant.name} 的申报委托 {committee.name} 评审", "declaration", declaration.id,
+                     unit_id=row.unit_id)
+
+
+def return_declaration(declaration_id: int, opinion: str = "", return_to: str = "") -> str:
+    """审核退回 to the applicant ("applicant") or to a unit below on the path ("unit")."""
+    declaration = _reviewing(declaration_id)
+    row = _pending_row(declaration)
+    target = str(return_to or RETURN_TO_APPLICANT)
+    if target not in dict(return_targets(declaration)):
+        raise InvalidInput("退回至：请选择审核路径上的下级单位或申报人", field="return_to")
+    _decide(row, "returned", opinion, target)
+    declaration.resume_steps = [*declaration.resume_steps, row.step]
+    declaration.opinion = str(opinion or "")[:500]
+    if target == RETURN_TO_APPLICANT:
+        declaration.status, declaration.current_unit_id = "returned", None
+        return "applicant"
+    declaration.step = int(target)
+    return "unit"
+
+
+def reject_declaration(declaration_id: int, opinion: str = "") -> None:
+    """审核不通过: the declaration ends for the year (S 1.2.3.1)."""
+    declaration = _reviewing(declaration_id)
+    row = _pending_row(declaration)
+    _decide(row, "rejected", opinion)
+    declaration.status, declaration.opinion, declaration.current_unit_id = "rejected", str(opinion or "")[:500], None
+    audit_log.record(instances.current_actor.get(), "declaration.rejected",
+                     f"{declaration.applicant.name} 的申报审核不通过", "declaration", declaration.id,
+                     unit_id=row.unit_id)
+
+
+def register_operations(registry: FunctionRegistry = WHITELIST) -> None:
+    registry.register("route_declaration", route_declaration, replace=True)
+    registry.register("pass_declaration", pass_declaration, replace=True)
+    registry.register("return_declaration", return_declaration, replace=True)
+    registry.register("reject_declaration", reject_declaration, replace=True)
+
+
+# --- who may see a declaration ------------------------------------------------------------------------------
+
+def reached_unit(declaration: Declaration, unit_id: int) -> bool:
+    """Has the declaration been at `unit_id` (or does it come from there)?"""
+    if declaration.unit_id == unit_id:
+        return True
+    return db.session.scalar(select(DeclarationStep.id).where(
+        DeclarationStep.declaration_id == declaration.id, DeclarationStep.unit_id == unit_id).limit(1)) is not None
+
+
+def load_for_unit(actor: User, declaration_id: int) -> Declaration:
+    """A declaration the actor's unit declared or reviewed (404 otherwise: its existence is not told)."""
+    declaration = db.session.get(Declaration, declaration_id)
+    if declaration is None or declaration.status == "draft" or not reached_unit(declaration, actor.unit_id):
+        raise NotFound("申报不存在或无权查看")
+    return declaration
+
+
+def require_reviewer(actor: User, declaration: Declaration) -> None:
+    if declaration.current_unit_id != actor.unit_id:
+        raise Forbidden("该申报当前不在本单位审核")
+
+
+ROLES = (ROLE_DECLARING, ROLE_COMPETENT, ROLE_HR, ROLE_COMMITTEE)
