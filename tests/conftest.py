@@ -37,7 +37,8 @@ def _database_overrides(tmp_dir: Path) -> dict[str, Any]:
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
         return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_dir / 'test.db'}"}
-    schema = "test_" + re.sub(r"\W", "_", _worker())
+    # The checkout's folder name keeps two checkouts (git worktrees) testing at once on one server apart.
+    schema = "test_" + re.sub(r"\W", "_", f"{ROOT.name[:20]}_{_worker()}").lower()
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
