@@ -232,6 +232,21 @@ def review(actor: User, declaration: Declaration, task_id: int, data: ReviewInpu
     return done
 
 
+def complete_posted(actor: User, task: HumanTask, form_data: Mapping[str, Any]) -> HumanTask:
+    """A review task posted through the inbox (its task form or 批量办理): the same review() as the 审核 page, with
+    the publicity and attachments already stored on the declaration's arrival (a batch brings none of its own).
+    The applicant's 修改 task is not a review: it completes as its form says."""
+    if task.post == "applicant":
+        return instances.complete_checked_task(actor, task, form_data)
+    declaration = db.session.get(Declaration, task.business_id)
+    if declaration is None:
+        raise NotFound("申报不存在")
+    data = ReviewInput(decision=str(form_data.get("decision") or ""),
+                       opinion=str(form_data.get("opinion") or "").strip(),
+                       return_to=str(form_data.get("return_to") or "").strip())
+    return review(actor, declaration, task.id, data)
+
+
 def _file_record(checked: file_store.StoredFile) -> dict[str, Any]:
     return {"sha256": checked.sha256, "filename": checked.filename, "size": checked.size,
             "file_type": checked.file_type}
@@ -369,6 +384,7 @@ def register_operations(registry: FunctionRegistry = WHITELIST) -> None:
     registry.register("pass_declaration", pass_declaration, replace=True)
     registry.register("return_declaration", return_declaration, replace=True)
     registry.register("reject_declaration", reject_declaration, replace=True)
+    instances.register_completer(BUSINESS_TYPE, complete_posted)
 
 
 # --- who may see a declaration ------------------------------------------------------------------------------

@@ -340,7 +340,8 @@ def trail_instance_for(actor: User, instance_id: int) -> ProcessInstance:
 
 # --- 批量通过 / 批量退回 / 批量不通过 ------------------------------------------------------------------------
 
-BATCH_LABELS = {"done": "完成", "taken": "已被他人处理", "refused": "拒绝"}
+# "未处理", not "拒绝": an item the batch could not complete is left as it was, it is no verdict on the business.
+BATCH_LABELS = {"done": "完成", "taken": "已被他人处理", "refused": "未处理"}
 
 
 @dataclass(frozen=True)
@@ -349,6 +350,7 @@ class BatchOutcome:
     title: str
     status: Literal["done", "taken", "refused"]
     reason: str = ""
+    openable: bool = False  # a refused item the actor may open and handle on its own page
 
     @property
     def label(self) -> str:
@@ -394,4 +396,10 @@ def refused_outcome(actor: User, task_id: int, exc: ServiceError) -> BatchOutcom
     if isinstance(exc, Conflict) and task is not None and task.status != "open":
         handled = handled_by(task_id)
         return BatchOutcome(task_id, title, "taken", handled.summary if handled else exc.message)
-    return BatchOutcome(task_id, title, "refused", exc.message)
+    return BatchOutcome(task_id, title, "refused", error_reason(exc), openable=visible)
+
+
+def error_reason(exc: ServiceError) -> str:
+    """Every problem the refusal names (a 申报单位's pass lists 公示时间 and each missing attachment), once each."""
+    messages = [m for field_messages in exc.errors.values() for m in field_messages] or [exc.message]
+    return "；".join(dict.fromkeys(messages))

@@ -7,7 +7,7 @@ PostgreSQL; on SQLite the lock_version check of the UPDATE), a lost race answers
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -179,6 +179,28 @@ def complete_human_task(actor: User, task_id: int, form_data: Mapping[str, Any],
                         columns: Mapping[str, Any] | None = None) -> HumanTask:
     """Validate the task's form, run the task, advance the engine, save, project, trail — or raise."""
     return complete_checked_task(actor, task_to_complete(actor, task_id), form_data, columns)
+
+
+# An area whose review adds rules to the task's form (申报: 公示 and its attachments, B6 / F2) registers the
+# operation that applies them; the task page and 批量办理 then complete its tasks through it, never around it.
+TaskCompleter = Callable[[User, HumanTask, Mapping[str, Any]], HumanTask]
+_COMPLETERS: dict[str, TaskCompleter] = {}
+
+
+def register_completer(business_type: str, completer: TaskCompleter) -> None:
+    """Complete `business_type`'s tasks posted through the inbox with `completer(actor, task, form_data)`: the
+    area's single action, with every check it makes. The completer may fall back to complete_checked_task."""
+    _COMPLETERS[business_type] = completer
+
+
+def complete_posted_task(actor: User, task_id: int, form_data: Mapping[str, Any]) -> HumanTask:
+    """A task completed from the inbox (its page or a batch): through its area's operation when one is
+    registered, so a batch applies exactly the checks of the single action."""
+    task = task_to_complete(actor, task_id)
+    completer = _COMPLETERS.get(task.business_type)
+    if completer is not None:
+        return completer(actor, task, form_data)
+    return complete_checked_task(actor, task, form_data)
 
 
 def complete_checked_task(actor: User, task: HumanTask, form_data: Mapping[str, Any],

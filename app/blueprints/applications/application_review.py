@@ -232,6 +232,7 @@ class BatchOutcome:
     name: str
     done: bool
     reason: str = ""
+    openable: bool = False  # the actor may open it and handle it on its 审核 page (say, to upload 公示 files)
 
 
 def _batch_one(reviewed_id: int, data: ReviewInput) -> BatchOutcome:
@@ -247,7 +248,7 @@ def _batch_one(reviewed_id: int, data: ReviewInput) -> BatchOutcome:
         return BatchOutcome(reviewed_id, name, True)
     except ServiceError as exc:
         db.session.rollback()
-        return BatchOutcome(reviewed_id, name, False, exc.message)
+        return BatchOutcome(reviewed_id, name, False, inbox.error_reason(exc), openable=bool(name))
 
 
 @bp.route("/batch", methods=["POST"])

@@ -141,7 +141,7 @@ def batch() -> Any:
     outcomes = []
     for task_id in ids:  # each task in its own transaction: one refusal does not undo the others
         try:
-            task = instances.complete_human_task(
+            task = instances.complete_posted_task(
                 current_user, task_id, inbox.batch_form_data(current_user, task_id, decision, opinion))
             db.session.commit()
             outcomes.append(inbox.completed_outcome(task))
@@ -195,7 +195,7 @@ def complete(task_id: int) -> Any:
     form = forms.load_form(task.form_key)
     try:
         uploads = _checked_uploads(form)
-        instances.complete_checked_task(current_user, task, _posted_data(form, uploads))
+        instances.complete_posted_task(current_user, task.id, _posted_data(form, uploads))
         for checked, content in uploads.values():
             file_store.store(checked, content)
     except Conflict as exc:
