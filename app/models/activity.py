@@ -43,6 +43,8 @@ class ReviewActivity(db.Model):
     category: Mapped[str] = mapped_column(String(20))  # 评审活动类别
     review_method: Mapped[str] = mapped_column(String(20))  # 评审方式
     exceptional_review: Mapped[bool] = mapped_column(default=False)  # 是否进行破格评议
+    # 任现职称年限要求: whole years a 正常申报 needs since the current title was obtained (None: not checked).
+    min_title_years: Mapped[int | None] = mapped_column(default=None)
     written_exam: Mapped[str] = mapped_column(String(20))  # 评委会组织笔试
     interview: Mapped[str] = mapped_column(String(20))  # 是否组织面试答辩
     specialty_groups: Mapped[bool] = mapped_column(default=False)  # 是否设置专业组

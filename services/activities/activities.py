@@ -180,6 +180,11 @@ def clean_basic(committee: Committee | None, data: Mapping[str, Any],
     if values["specialty_groups"] and group_method not in GROUP_METHOD_LABELS:
         _add(errors, "group_method", "专业组评审方式：设置专业组时请选择专家投票或专家打分")
     values["group_method"] = group_method if values["specialty_groups"] else ""
+    raw_years = str(data.get("min_title_years") or "").strip()
+    years = _int(raw_years) if raw_years else None
+    if raw_years and (years is None or not 0 < years <= 30):
+        _add(errors, "min_title_years", "任现职称年限要求：请填写 1 至 30 之间的整数年，不要求时留空")
+    values["min_title_years"] = years
     _clean_times(data, values, errors)
     if committee is not None:
         _clean_scope(committee, data, values, errors)

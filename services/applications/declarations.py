@@ -37,7 +37,7 @@ from app.models import (
 )
 from app.models.declaration import EVALUATION_METHOD_LABELS
 from services.activities.activities import template_config
-from services.applications import applicants, application_review, blacklist, review_paths
+from services.applications import applicants, application_review, blacklist, eligibility, review_paths
 from services.common import audit_log, file_store
 from services.common.errors import Conflict, InvalidInput, NotFound
 from services.org.registration import complete_applicant_task
@@ -100,7 +100,13 @@ def activity_problem(applicant: Applicant, activity: ReviewActivity, now: dateti
         return "评审活动未开设级别"
     problems = [review_paths.committee_problem(activity.committee, _request_for(activity, code), applicant.unit,
                                                now.date()) for code in activity.level_codes]
-    return "" if any(p is None for p in problems) else str(problems[0])
+    if all(p is not None for p in problems):
+        return str(problems[0])
+    # 申报资格: some opened level must be open to this applicant (破格 counted when the activity holds it).
+    method = "exceptional" if activity.exceptional_review else "normal"
+    refusals = [eligibility.problems(applicant, activity, eligibility.Declared(code, method), now.date())
+                for code in activity.level_codes]
+    return "" if any(not r for r in refusals) else refusals[0][0]
 
 
 def open_activities(applicant: Applicant, now: datetime) -> list[OpenActivity]:
@@ -160,6 +166,7 @@ def start_declaration(applicant: Applicant, activity_id: int, data: Mapping[str,
     if existing is not None:
         raise Conflict(f"您已申报「{activity.name}」，每个评审活动只能申报一次，请在我的申报中继续办理")
     values = _clean_basic(activity, data)
+    _require_eligible(applicant, activity, values, now.date())
     declaration = Declaration(applicant_id=applicant.id, activity_id=activity.id, committee_id=activity.committee_id,
                               unit_id=applicant.unit_id, year=activity.year,
                               series_code=activity.committee.series_code, method_code=_method(values["level_code"],
@@ -173,6 +180,23 @@ def start_declaration(applicant: Applicant, activity_id: int, data: Mapping[str,
         raise Conflict(f"您已申报「{activity.name}」，每个评审活动只能申报一次") from exc
     _record(applicant, "declaration.create", f"申报人 {applicant.name} 暂存「{activity.name}」的申报", declaration)
     return declaration
+
+
+def _declared(values: Mapping[str, Any]) -> eligibility.Declared:
+    return eligibility.Declared(values["level_code"], values["evaluation_method"], values["specialty_id"])
+
+
+def _require_eligible(applicant: Applicant, activity: ReviewActivity, values: Mapping[str, Any], today: date) -> None:
+    """申报资格 (services/applications/eligibility.py): every broken rule named, nothing written."""
+    problems = eligibility.problems(applicant, activity, _declared(values), today)
+    if problems:
+        raise InvalidInput(problems[0], field="level_code", errors={"level_code": problems})
+
+
+def eligibility_warnings(declaration: Declaration) -> list[str]:
+    """The warnings the applicant saw, for the applicant's page and every reviewing unit's."""
+    return eligibility.warnings(declaration.applicant, declaration.activity, eligibility.Declared(
+        declaration.level_code, declaration.evaluation_method, declaration.specialty_id))
 
 
 def _method(level_code: str, activity: ReviewActivity) -> str:
@@ -202,6 +226,7 @@ def update_declaration(applicant: Applicant, declaration: Declaration, data: Map
                        now: datetime) -> Declaration:
     _require_editable(declaration, now)
     values = _clean_basic(declaration.activity, data)
+    _require_eligible(applicant, declaration.activity, values, now.date())
     for name, value in values.items():
         setattr(declaration, name, value)
     declaration.method_code = _method(values["level_code"], declaration.activity)
@@ -422,6 +447,14 @@ def submission_problems(declaration: Declaration) -> list[str]:
         condition = db.session.get(ActivityExceptionalCondition, declaration.exceptional_condition_id or 0)
         if condition is None:
             problems.append("破格条件：请选择")
+    today = date.today()
+    # 申报资格 again at 提交: the profile (现职称, 单位) may have changed since the declaration was created.
+    problems += eligibility.problems(declaration.applicant, activity, eligibility.Declared(
+        declaration.level_code, declaration.evaluation_method, declaration.specialty_id), today)
+    unit_problem = review_paths.committee_problem(activity.committee, _request_for(activity, declaration.level_code),
+                                                  declaration.applicant.unit, today)
+    if unit_problem:
+        problems.append(f"申报单位：{unit_problem}")
     return problems
 
 

@@ -133,6 +133,7 @@ def _render_review(declaration: Declaration, qualifying: bool, error: ServiceErr
         delegation_committees=application_review.delegation_committees(declaration) if may_delegate else [],
         publicity_working_days=calendar.publicity_working_days, calendar_notice=calendar_notice,
         attachments=application_review.ATTACHMENTS, opinions=opinions.list_opinions(current_user),
+        warnings=declarations.eligibility_warnings(declaration),
         trail=instances.business_trail(application_review.BUSINESS_TYPE, declaration.id),
         action_labels=instances.ACTION_LABELS, list_url=_list_url(declaration, qualifying),
         errors=error.errors if error else {}, error=error.message if error else "", values=values or {},

@@ -122,6 +122,7 @@ def _page(own_declaration_id: int, status: int = 200, exc: ServiceError | None =
         "templates": {t["code"]: t for t in template_config()["templates"]},
         "path": declarations.path_of(declaration, now.date()) if editable else None,
         "problems": declarations.submission_problems(declaration) if editable else [],
+        "warnings": declarations.eligibility_warnings(declaration),
         "returned_by": _returned_by(declaration),
         "trail": instances.business_trail(application_review.BUSINESS_TYPE, declaration.id),
         "action_labels": instances.ACTION_LABELS, "note": request.form.get("note", "") if section == "submit" else "",
