@@ -38,7 +38,7 @@ from app.models import (
 )
 from services.authz import access
 from services.committees.committees import clean_input, rules
-from services.common import audit_log
+from services.common import audit_log, uploads
 from services.common.errors import Conflict, InvalidInput, NotFound, ServiceError
 from services.common.excel.export import write_table
 
@@ -227,6 +227,7 @@ def check_import(content: bytes) -> tuple[str, list[tuple[int, dict[str, Any]]],
     """(token, valid rows, failures as (row, name, reasons)); nothing is written to the database."""
     if not content.startswith(b"PK") or not zipfile.is_zipfile(io.BytesIO(content)):
         raise InvalidInput("导入文件：不是有效的 xlsx 文件", field="file")
+    uploads.check_archive(content, "导入文件", "file")
     try:
         rows = CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0).to_python()
     except (CalamineError, ValueError, OSError) as exc:

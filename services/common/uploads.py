@@ -1,6 +1,9 @@
 """Checking an upload before anything is stored: its size and its real type by content (DESIGN §5 "Uploads").
 
 A file field of a YAML form (services/workflow/forms.FieldDefinition) is one kind of ``UploadSpec``.
+Zip containers (xlsx, docx) are inflated only after ``check_archive``: a 413 KB xlsx can hold a 400 MB sheet
+(a "zip bomb"), so every reader — imports, form uploads, future ones — first checks the members' declared
+sizes and then their actual inflated bytes against a limit, before any parser sees the file.
 """
 
 from __future__ import annotations
@@ -30,6 +33,36 @@ class UploadSpec(Protocol):
 
 class UploadInvalid(InvalidInput):
     """An uploaded file of the wrong size or real type."""
+
+
+# Inflated size a zip upload may reach: a 100,000-row import sheet is well below it.
+MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
+MAX_ARCHIVE_MEMBERS = 2000
+_CHUNK = 1024 * 1024
+
+
+def check_archive(content: bytes, label: str, field: str, limit: int | None = None) -> None:
+    """Refuse a zip whose members would inflate past `limit` bytes in all: first by the sizes its directory
+    declares (nothing inflated), then by inflating in bounded chunks (a lying header stops at the limit or
+    fails its CRC). Call before handing the bytes to any parser."""
+    limit = MAX_UNZIPPED_BYTES if limit is None else limit
+    refusal = f"{label}：文件解压后超过 {limit // 1024 // 1024} MB，可能是压缩炸弹，已拒绝；请检查文件内容后重新上传"
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_ARCHIVE_MEMBERS:
+                raise UploadInvalid(f"{label}：压缩包内文件超过 {MAX_ARCHIVE_MEMBERS} 个，已拒绝", field=field)
+            if sum(member.file_size for member in members) > limit:
+                raise UploadInvalid(refusal, field=field)
+            inflated = 0
+            for member in members:
+                with archive.open(member) as stream:
+                    while chunk := stream.read(_CHUNK):
+                        inflated += len(chunk)
+                        if inflated > limit:
+                            raise UploadInvalid(refusal, field=field)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
+        raise UploadInvalid(f"{label}：文件已损坏或不是有效的压缩文件", field=field) from exc
 
 
 def sniff_file_type(content: bytes) -> str | None:
@@ -67,4 +100,6 @@ def check_upload(spec: UploadSpec, filename: str, content: bytes) -> str:
     if detected is None or detected not in spec.accept:
         raise UploadInvalid(
             f"{label}：文件类型须为 {'/'.join(spec.accept)}，实际为 {detected or '未知'}", field=spec.name)
+    if detected in ("xlsx", "docx"):
+        check_archive(content, label, spec.name)
     return detected

@@ -32,7 +32,7 @@ from app.models import Committee, CommitteeExpert, Expert, Title, TitleSeries, U
 from services.authz import access
 from services.committees.committee_filing import expert_fit_problem
 from services.committees.committees import rules
-from services.common import audit_log
+from services.common import audit_log, uploads
 from services.common.errors import InvalidInput, NotFound
 from services.common.excel.export import write_table
 from services.experts.experts import MANAGE_PERMISSION, field_errors, recommendable_committees
@@ -116,6 +116,7 @@ def _read_rows(content: bytes) -> list[list[Any]]:
         raise InvalidInput(f"导入文件：不能超过 {MAX_BYTES // 1024 // 1024} MB", field="file")
     if not content.startswith(b"PK") or not zipfile.is_zipfile(io.BytesIO(content)):
         raise InvalidInput("导入文件：不是有效的 xlsx 文件，请使用下载的模板填写后上传", field="file")
+    uploads.check_archive(content, "导入文件", "file")
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(content))
         rows: list[list[Any]] = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
