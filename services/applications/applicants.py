@@ -30,7 +30,7 @@ from app.extensions import db
 from app.models import Applicant, ApplicantEducation, ApplicantWork, Title, TitleSeries, Unit
 from services.common import audit_log
 from services.common.errors import Conflict, InvalidInput, NotFound
-from services.org.accounts import LoginFailed, check_password_policy, hash_password
+from services.org.accounts import LoginFailed, check_password_policy, failed_login_message, hash_password
 from services.reference.validation import id_number_birth_date, id_number_gender, normalize_id_number
 
 UNIT_SEARCH_LIMIT = 20
@@ -141,27 +141,29 @@ def _find_account(account: str) -> Applicant | None:
 
 
 def authenticate(account: str, password: str, now: datetime, ip: str = "") -> Applicant:
-    """Check credentials; count failures and lock the account after too many (A10, as for staff)."""
+    """Check credentials; count failures and lock the account after too many (A10, as for staff). A wrong
+    password answers as an unknown account does: only who knows the password learns that it is locked."""
     global _DUMMY_HASH
     applicant = _find_account(account)
     if applicant is None:
         # Compare against a dummy hash so that the reply time does not reveal which accounts exist.
         _DUMMY_HASH = _DUMMY_HASH or hash_password(secrets.token_hex(8))
         check_password_hash(_DUMMY_HASH, password)
-        raise LoginFailed("账号或密码错误")
+        raise LoginFailed(failed_login_message("账号或密码错误"))
     lock_minutes = int(current_app.config["LOGIN_LOCK_MINUTES"])
-    if applicant.locked_until is not None and applicant.locked_until > now:
-        minutes = max(1, int((applicant.locked_until - now).total_seconds() // 60) + 1)
-        raise LoginFailed(f"登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试")
     if not check_password_hash(applicant.password_hash, password):
+        if applicant.locked_until is not None and applicant.locked_until > now:
+            raise LoginFailed(failed_login_message("账号或密码错误"))
         max_failures = int(current_app.config["LOGIN_MAX_FAILURES"])
         applicant.failed_logins += 1
         if applicant.failed_logins >= max_failures:
             applicant.failed_logins = 0
             applicant.locked_until = now + timedelta(minutes=lock_minutes)
             _record(applicant, "applicant.locked", f"申报人 {applicant.name} 连续登录失败，已锁定", ip=ip)
-            raise LoginFailed(f"登录失败次数过多，账号已锁定 {lock_minutes} 分钟")
-        raise LoginFailed(f"账号或密码错误，还可尝试 {max_failures - applicant.failed_logins} 次")
+        raise LoginFailed(failed_login_message("账号或密码错误"))
+    if applicant.locked_until is not None and applicant.locked_until > now:
+        minutes = max(1, int((applicant.locked_until - now).total_seconds() // 60) + 1)
+        raise LoginFailed(f"登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试")
     if not applicant.enabled:
         raise LoginFailed("账号已停用")
     applicant.failed_logins = 0

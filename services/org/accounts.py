@@ -55,18 +55,24 @@ def check_password_policy(password: str, field: str = "password") -> None:
 _DUMMY_HASH: str | None = None
 
 
+def failed_login_message(wrong: str = "用户名或密码错误") -> str:
+    """The one answer to a wrong account or password, known or not: nothing tells which accounts exist (A10)."""
+    return (f"{wrong}；连续失败 {current_app.config['LOGIN_MAX_FAILURES']} 次将锁定账号 "
+            f"{current_app.config['LOGIN_LOCK_MINUTES']} 分钟")
+
+
 def authenticate(username: str, password: str, now: datetime, ip: str = "") -> User:
-    """Check credentials; count failures and lock the account after too many (A10)."""
+    """Check credentials; count failures and lock the account after too many (A10). A wrong password answers as an
+    unknown account does (no 还可尝试 N 次, no 已锁定): only who knows the password learns that it is locked."""
     global _DUMMY_HASH
     user = db.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
     if user is None:
         _DUMMY_HASH = _DUMMY_HASH or hash_password(secrets.token_hex(8))
         check_password_hash(_DUMMY_HASH, password)
-        raise LoginFailed("用户名或密码错误")
-    if user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        raise LoginFailed(f"登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试")
+        raise LoginFailed(failed_login_message())
     if not check_password_hash(user.password_hash, password):
+        if user.locked_until is not None and user.locked_until > now:
+            raise LoginFailed(failed_login_message())
         max_failures = int(current_app.config["LOGIN_MAX_FAILURES"])
         user.failed_logins += 1
         if user.failed_logins >= max_failures:
@@ -74,10 +80,10 @@ def authenticate(username: str, password: str, now: datetime, ip: str = "") -> U
             user.locked_until = now + timedelta(minutes=int(current_app.config["LOGIN_LOCK_MINUTES"]))
             audit_log.record(None, "auth.locked", f"账号 {user.username} 连续登录失败，已锁定", "user",
                              user.id, ip=ip, unit_id=user.unit_id)
-            raise LoginFailed(
-                f"登录失败次数过多，账号已锁定 {current_app.config['LOGIN_LOCK_MINUTES']} 分钟"
-            )
-        raise LoginFailed(f"用户名或密码错误，还可尝试 {max_failures - user.failed_logins} 次")
+        raise LoginFailed(failed_login_message())
+    if user.locked_until is not None and user.locked_until > now:
+        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        raise LoginFailed(f"登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试")
     if not user.enabled:
         raise LoginFailed("账号已停用，请联系本单位管理员")
     if user.unit.status != "active" and not user.is_platform_admin:
