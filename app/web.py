@@ -26,6 +26,15 @@ HTTP_MESSAGES = {
 }
 
 
+
+# Scripts only from this site's own files: no inline <script>, no on* attributes, no eval (htmx and bpmn-js run
+# under it; tests/browser/test_csp.py). Styles keep 'unsafe-inline': templates and bpmn-js set style attributes,
+# which cannot run code. Images allow data:/blob: for the diagram export; frames only from this site.
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
+    "font-src 'self' data:", "connect-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'",
+    "frame-ancestors 'self'"))
+
 def client_ip() -> str:
     return request.remote_addr or ""
 
@@ -133,6 +142,7 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
 
     @app.context_processor

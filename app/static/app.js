@@ -38,3 +38,31 @@ function initRegionPicker(picker, tree) {
     fill(l, trail[l - 1] ? (trail[l - 1].children || []) : [], trail[l] && trail[l].code);
   }
 }
+
+// Behaviour that templates ask for with data attributes, so that no page needs inline script or on* handlers
+// (the Content-Security-Policy allows scripts from this site's files only; app/web.py).
+// data-confirm on a form or a submit button: ask before the irreversible step (the message is plain text).
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var button = event.submitter;
+  var message = (button && button.dataset && button.dataset.confirm) || form.dataset.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
+}, true);
+// data-autosubmit on a select: choosing an option reloads the list (its form is a GET filter).
+document.addEventListener("change", function (event) {
+  if (event.target.matches && event.target.matches("select[data-autosubmit]") && event.target.form) {
+    event.target.form.submit();
+  }
+});
+document.addEventListener("click", function (event) {
+  var target = event.target;
+  if (!target.closest) return;
+  // data-select-all on a read-only input: one click selects the whole value for copying.
+  if (target.matches("input[data-select-all]")) target.select();
+  // data-history-back on a link: back to the page the user came from, else the link's own address.
+  var back = target.closest("a[data-history-back]");
+  if (back && window.history.length > 1) {
+    event.preventDefault();
+    window.history.back();
+  }
+});

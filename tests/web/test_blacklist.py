@@ -209,7 +209,7 @@ def test_lift_needs_a_reason_is_final_and_lets_the_person_declare(client, login,
     edit = client.post(f"/blacklist/{entry.id}/edit", data={"name": "吴某", "reason": "x", "start_date": "2026-01-01",
                                                             "end_date": "2030-01-01"})
 
-    assert "confirm(" in page  # the browser asks before the irreversible step
+    assert "data-confirm=" in page  # the browser asks before the irreversible step
     assert missing.status_code == 400 and "解除原因：必填" in missing.get_data(as_text=True)
     assert lifted.status_code == 302
     assert again.status_code == 409 and edit.status_code == 409

@@ -120,7 +120,7 @@ def test_create_fill_and_submit_sends_the_declaration_to_the_school(applicant_cl
     assert declaration.achievements[0].attachments[0]["filename"] == "论文首页.pdf"
     assert declaration.materials[str(requirement.id)][0]["filename"] == "身份证.pdf"
     page = text_of(applicant_client.get(base(declaration)))
-    assert "提交前还需完善" not in page and "论文首页.pdf" in page and "return confirm(" in page
+    assert "提交前还需完善" not in page and "论文首页.pdf" in page and "data-confirm=" in page
 
     response = applicant_client.post(f"{base(declaration)}/submit")
 

@@ -440,7 +440,7 @@ def test_batch_buttons_ask_before_return_and_reject(app, org):
     page = html(client.get("/inbox/"))
 
     assert "批量通过" in page and "批量退回" in page and "批量不通过" in page
-    assert page.count("return confirm(") == 2
+    assert page.count("data-confirm=") == 2
 
 
 # --- 常用意见 ------------------------------------------------------------------------------------------
