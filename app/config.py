@@ -39,6 +39,9 @@ def build_config(instance_path: Path, overrides: dict[str, object] | None = None
         # A10: lock sign-in for 15 minutes after 5 consecutive failures.
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
+        # Signed-in sessions end after this long without a request, and this long after sign-in in any case.
+        "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": int(os.environ.get("SESSION_MAX_HOURS", "8")),
         "PAGE_SIZE": 20,
     }
     if overrides:

@@ -9,12 +9,13 @@ Access decisions themselves belong to services.authz.access (one place decides).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, g, redirect, request, url_for
-from flask_login import current_user
+from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
+from flask_login import current_user, logout_user
 from sqlalchemy import bindparam, select
 
 from app.extensions import db, loaded_from_row, login_manager
@@ -94,8 +95,49 @@ def permission_required(code: str) -> Callable[[F], F]:
     return decorator
 
 
+def now_seconds() -> float:
+    return time.time()
+
+
+def start_session() -> None:
+    """A fresh session at sign-in (nothing from before survives), timed from now: staff and applicants alike."""
+    session.clear()
+    session.permanent = True  # the cookie itself ends with PERMANENT_SESSION_LIFETIME
+    session["signed_in_at"] = session["seen_at"] = int(now_seconds())
+
+
+def _session_expired() -> str:
+    """Why the signed-in session has ended ("" while it lasts): idle longer than SESSION_IDLE_MINUTES, or older
+    than SESSION_MAX_HOURS since sign-in, whatever the activity (A10; issue 13)."""
+    now = int(now_seconds())
+    signed_in_at, seen_at = session.get("signed_in_at"), session.get("seen_at")
+    if not isinstance(signed_in_at, int) or not isinstance(seen_at, int):
+        return "登录状态已失效，请重新登录"
+    if now - seen_at > int(current_app.config["SESSION_IDLE_MINUTES"]) * 60:
+        return f"超过 {current_app.config['SESSION_IDLE_MINUTES']} 分钟未操作，已自动退出，请重新登录"
+    if now - signed_in_at > int(current_app.config["SESSION_MAX_HOURS"]) * 3600:
+        return f"登录已超过 {current_app.config['SESSION_MAX_HOURS']} 小时，请重新登录"
+    return ""
+
+
 def init_app(app: Flask) -> None:
     from app.auth.views import bp
+
+    @app.before_request
+    def _end_expired_sessions() -> Any:
+        if request.endpoint == "static" or not current_user.is_authenticated:
+            return None
+        reason = _session_expired()
+        if not reason:
+            session["seen_at"] = int(now_seconds())
+            return None
+        applicant = is_applicant(current_user)
+        logout_user()
+        session.clear()
+        if request.method != "GET" or request.headers.get("HX-Request"):
+            abort(401)
+        flash(reason, "warning")
+        return redirect(url_for("applicant.login" if applicant else "auth.login", next=request.full_path))
 
     app.register_blueprint(bp)
 

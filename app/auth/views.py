@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from app.auth import start_session
 from app.extensions import db
 from app.schemas import load_or_400
 from app.schemas.accounts import ChangePasswordSchema, LoginSchema
@@ -43,6 +44,7 @@ def login() -> Any:
         return render_template("auth/login.html", error=exc.message, username=data["username"],
                                next=data.get("next") or ""), 401
     db.session.commit()
+    start_session()
     login_user(user)
     return redirect(_safe_next(data.get("next")))
 

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from app.auth import is_applicant
+from app.auth import is_applicant, start_session
 from app.auth.views import _safe_next
 from app.extensions import db
 from app.models import Applicant, Unit
@@ -118,9 +118,8 @@ def login() -> Any:
         return render_template("applicant/login.html", error=exc.message, account=data["account"],
                                next=data.get("next") or ""), 401
     db.session.commit()
-    # A fresh session on sign-in (nothing from before survives) that expires (PERMANENT_SESSION_LIFETIME).
-    session.clear()
-    session.permanent = True
+    # A fresh session on sign-in (nothing from before survives), with the idle and absolute limits of staff.
+    start_session()
     login_user(applicant)
     return redirect(_safe_applicant_next(data.get("next")))
 
