@@ -141,6 +141,29 @@ def publicity_problems(row: DeclarationStep, today: date, start: date | None = N
     return problems
 
 
+def decided_steps(declaration: Declaration) -> list[DeclarationStep]:
+    """Every unit's decided arrivals, oldest first: what a higher reviewer checks (the school's 公示 and files)."""
+    return [step for step in declaration.steps if step.status != "pending"]
+
+
+def return_behind(declaration: Declaration, row: DeclarationStep | None) -> DeclarationStep | None:
+    """The 退回 that brought the declaration back to `row`'s unit (复审 or 上级单位退回重审), else None."""
+    if row is None or row.arrival == "first":
+        return None
+    returns = [step for step in declaration.steps if step.status == "returned" and step.decided_at is not None
+               and step.decided_at <= row.arrived_at]
+    return returns[-1] if returns else None
+
+
+def arrivals_of(declaration_ids: list[int]) -> dict[int, str]:
+    """Declaration id → why it stands where it is now (初审 / 复审 / 上级单位退回重审), for a page's rows at once."""
+    if not declaration_ids:
+        return {}
+    rows = db.session.execute(select(DeclarationStep.declaration_id, DeclarationStep.arrival).where(
+        DeclarationStep.declaration_id.in_(declaration_ids), DeclarationStep.status == "pending"))
+    return {declaration_id: arrival for declaration_id, arrival in rows}
+
+
 # --- review actions from the unit pages ---------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -78,6 +78,7 @@ class InboxItem:
     instance_id: int
     title: str
     business_type: str
+    business_id: int
     task_name: str
     level_no: int | None
     unit_name: str  # the business record's unit (申请单位)
@@ -211,7 +212,7 @@ def _capped_count(stmt: Select[tuple[int]]) -> Select[tuple[int]]:
 def _item(task: HumanTask, unit_name: str | None) -> InboxItem:
     return InboxItem(
         id=task.id, instance_id=task.instance_id, title=task.title, business_type=task.business_type,
-        task_name=task.name, level_no=task.level_no, unit_name=unit_name or "", applicant_name=task.applicant_name,
+        business_id=task.business_id, task_name=task.name, level_no=task.level_no, unit_name=unit_name or "", applicant_name=task.applicant_name,
         created_at=task.created_at, completed_at=task.completed_at, decision=task.decision, status=task.status,
         batchable=_has_decision(task.form_key),
     )

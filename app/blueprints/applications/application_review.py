@@ -17,7 +17,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.auth import permission_required
-from app.blueprints.workflow.inbox import register_record_view, register_task_page
+from app.blueprints.workflow.inbox import register_list_marks, register_record_view, register_task_page
 from app.extensions import db
 from app.models import Declaration, HumanTask, ProcessInstance
 from app.web import date_input, paginate, send_stored, xlsx_response
@@ -134,6 +134,9 @@ def _render_review(declaration: Declaration, qualifying: bool, error: ServiceErr
         publicity_working_days=calendar.publicity_working_days, calendar_notice=calendar_notice,
         attachments=application_review.ATTACHMENTS, opinions=opinions.list_opinions(current_user),
         warnings=declarations.eligibility_warnings(declaration),
+        decided_steps=application_review.decided_steps(declaration),
+        return_behind=application_review.return_behind(declaration, row),
+        path_names={str(i): f"{e['role']}：{e['name']}" for i, e in enumerate(declaration.path)},
         trail=instances.business_trail(application_review.BUSINESS_TYPE, declaration.id),
         action_labels=instances.ACTION_LABELS, list_url=_list_url(declaration, qualifying),
         errors=error.errors if error else {}, error=error.message if error else "", values=values or {},
@@ -284,5 +287,12 @@ def _declaration_record(instance: ProcessInstance) -> dict[str, Any]:
             "review_url": url_for(f"application_review.{endpoint}", reviewed_id=declaration.id)}
 
 
+def _arrival_marks(declaration_ids: list[int]) -> dict[int, str]:
+    """复审 (this unit returned it and it came back) / 上级单位退回重审 (a superior sent it back); a first arrival has none."""
+    labels = {"recheck": "复审", "returned": "退回重审"}
+    return {d: labels[a] for d, a in application_review.arrivals_of(declaration_ids).items() if a in labels}
+
+
 register_task_page(application_review.BUSINESS_TYPE, _task_page)
+register_list_marks(application_review.BUSINESS_TYPE, _arrival_marks)
 register_record_view(application_review.BUSINESS_TYPE, _declaration_record)

@@ -53,6 +53,27 @@ def register_task_page(business_type: str, page: TaskPage) -> None:
     _TASK_PAGES[business_type] = page
 
 
+ListMarks = Callable[[list[int]], dict[int, str]]
+_LIST_MARKS: dict[str, ListMarks] = {}
+
+
+def register_list_marks(business_type: str, marks: ListMarks) -> None:
+    """Mark `business_type`'s rows in the 待办 list: `marks(business_ids)` gives a short label per record (复审 …),
+    one call per page."""
+    _LIST_MARKS[business_type] = marks
+
+
+def _marks(items: list[inbox.InboxItem]) -> dict[int, str]:
+    """Task id → its record's mark, one query per business type on the page."""
+    marks: dict[int, str] = {}
+    for business_type, loader in _LIST_MARKS.items():
+        mine = [item for item in items if item.business_type == business_type]
+        if mine:
+            labels = loader([item.business_id for item in mine])
+            marks.update({item.id: labels[item.business_id] for item in mine if labels.get(item.business_id)})
+    return marks
+
+
 def _record_panel(detail: inbox.TaskDetail) -> Markup:
     instance = detail.instance
     context: dict[str, Any] = {"instance": instance, "unit": detail.unit,
@@ -114,9 +135,9 @@ def _list_query() -> tuple[inbox.Tab, inbox.InboxFilters, int, int]:
 def index() -> Any:
     tab, filters, page, per_page = _list_query()
     counts = inbox.tab_counts(current_user)
+    listed = inbox.inbox_page(current_user, tab, filters, page, per_page, counts)
     return render_template(
-        "inbox/index.html", tab=tab, filters=filters,
-        page=inbox.inbox_page(current_user, tab, filters, page, per_page, counts),
+        "inbox/index.html", tab=tab, filters=filters, page=listed, marks=_marks(listed.items) if tab == "todo" else {},
         counts=counts, type_names=inbox.business_type_names(), filter_types=inbox.filter_types(),
         units=inbox.unit_filter_choices(current_user), opinions=opinions.list_opinions(current_user),
         count_label=inbox.count_label, batch_options=_batch_options(),

@@ -1,0 +1,74 @@
+"""The 申报 review page shows what higher reviewers check (issue 13 "Review pages"): every lower unit's step results
+with the school's 公示 dates and files; a returned declaration is marked 复审 in the 待办 list and its 退回 reason
+stands in a banner at the top of the page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+from declaration_helpers import build_world, decide, open_task, pass_unit, publicity_input, ready_declaration
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Declaration, DeclarationStep
+from services.applications import declarations
+from services.applications.application_review import ReviewInput
+
+
+@pytest.fixture
+def world(make_unit, make_user, make_applicant):
+    return build_world(make_unit, make_user, make_applicant)
+
+
+def submitted(world: Any) -> Declaration:
+    declaration = ready_declaration(world)
+    declarations.submit(world.applicant, declaration, datetime.now())
+    db.session.flush()
+    return declaration
+
+
+def test_higher_reviewers_see_the_schools_publicity_files_and_opinion(client, login, world):
+    declaration = submitted(world)
+    pass_unit(world, declaration, world.chain.school, publicity_input())
+    school_step = db.session.scalars(select(DeclarationStep).where(DeclarationStep.declaration_id == declaration.id)
+                                     .order_by(DeclarationStep.id)).first()
+    login(world.competent_reviewer)
+
+    html = client.get(f"/application-review/applications/{declaration.id}").get_data(as_text=True)
+
+    assert 'data-testid="unit-steps"' in html
+    assert f"{school_step.publicity_start} 至 {school_step.publicity_end}" in html
+    assert 'data-kind="publicity_proof"' in html and 'data-kind="recommendation"' in html
+    assert "publicity_proof.pdf" in html and "材料齐全，同意上报" in html
+    sha = school_step.attachments["publicity_proof"]["sha256"]
+    assert client.get(f"/application-review/applications/{declaration.id}/files/{sha}").status_code == 200
+
+
+def test_a_returned_declaration_is_marked_and_its_reason_is_on_top(client, login, world):
+    declaration = submitted(world)
+    pass_unit(world, declaration, world.chain.school, publicity_input())
+    decide(declaration, world.competent_reviewer, ReviewInput("return", "请补充近三年考核材料", return_to="applicant"))
+    declarations.submit(world.applicant, declaration, datetime.now(), note="已补充")
+    db.session.flush()
+    task = open_task(declaration, world.competent_reviewer)
+    login(world.competent_reviewer)
+
+    inbox = client.get("/inbox/").get_data(as_text=True)
+    page = client.get(f"/application-review/applications/{declaration.id}").get_data(as_text=True)
+
+    row = inbox[inbox.index(f'data-task-id="{task.id}"'):]
+    assert 'data-testid="arrival-mark">复审<' in row[:row.index("</tr>")]
+    banner = page[page.index('data-testid="return-banner"'):]
+    assert "请补充近三年考核材料" in banner[:banner.index("</div>")] and "复审" in banner[:banner.index("</div>")]
+    assert page.index('data-testid="return-banner"') < page.index('data-testid="declaration"')
+
+
+def test_a_first_arrival_has_no_mark_and_no_banner(client, login, world):
+    declaration = submitted(world)
+    login(world.school_reviewers[0])
+
+    assert 'data-testid="arrival-mark"' not in client.get("/inbox/").get_data(as_text=True)
+    assert 'data-testid="return-banner"' not in client.get(
+        f"/application-review/applications/{declaration.id}").get_data(as_text=True)
