@@ -1,0 +1,135 @@
+"""The 申报 review pages in Chromium over the demo organisation (issue 13 "Review pages"): the sidebar keeps its width
+beside wide pages, and a returned declaration comes back to the unit with its 退回 reason in a banner on top."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.extensions import db
+from app.models import Applicant, Declaration
+from services.applications import declarations
+from services.demo import organisation as demo
+from services.reference import reference_data
+from services.workflow import definitions
+from tests.conftest import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+SHOTS = Path("/tmp/walk")
+
+
+class Site:
+    def __init__(self, app: Any, url: str, password: str) -> None:
+        self.app, self.url, self.password = app, url, password
+
+    def query(self, fn: Any) -> Any:
+        with self.app.app_context():
+            return fn()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    tmp_dir = tmp_path_factory.mktemp("review-pages")
+    app = create_app({"SECRET_KEY": "browser-test", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_dir / 'demo.db'}",
+                      "SQLALCHEMY_ENGINE_OPTIONS": {}, "UPLOAD_FOLDER": str(tmp_dir / "uploads")},
+                     instance_path=str(tmp_dir))
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        reference_data.load_all(ROOT / "admin_config")
+        definitions.deploy_directory()
+        demo.seed_demo(ROOT / "admin_config")
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Site(app, f"http://127.0.0.1:{server.server_port}", demo.demo_password(ROOT / "admin_config"))
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def signed_in(browser: Any, site: Site, username: str, width: int = 1400) -> Any:
+    page = browser.new_context(viewport={"width": width, "height": 1000}).new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{site.url}/login")
+    page.fill("#username", username)
+    page.fill("#password", site.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+    return page
+
+
+def declaration_of(site: Site, name: str) -> int:
+    return site.query(lambda: db.session.scalar(select(Declaration.id).join(Applicant).where(Applicant.name == name)))
+
+
+@pytest.mark.parametrize("width", [1400, 1920])
+def test_the_sidebar_keeps_its_width_beside_wide_pages(browser, site, width):
+    page = signed_in(browser, site, "ls_rsj", width)
+    for path in ("/activities/1", f"/application-review/applications/{declaration_of(site, '张浩然')}",
+                 "/committees/1"):
+        page.goto(f"{site.url}{path}")
+        # The widest content a page may hold: a table that will not wrap.
+        page.evaluate("""() => { const t = document.createElement('table'); t.style.width = '3000px';
+            t.innerHTML = '<tr><td>' + '很长的内容'.repeat(200) + '</td></tr>';
+            document.querySelector('main').appendChild(t); }""")
+        width_px = page.evaluate("getComputedStyle(document.querySelector('aside.sidebar')).width")
+        box = page.evaluate("document.querySelector('aside.sidebar').getBoundingClientRect().width")
+        assert (width_px, round(box)) == ("220px", 220), path
+    page.screenshot(path=str(SHOTS / f"sidebar_{width}.png"))
+
+
+def test_a_returned_declaration_comes_back_with_its_reason_in_a_banner(browser, site):
+    declaration_id = declaration_of(site, "张浩然")
+    page = signed_in(browser, site, "ls_jyj_sh")
+    page.goto(f"{site.url}/application-review/applications/{declaration_id}")
+    assert page.locator("[data-testid=return-banner]").count() == 0  # a first arrival has none
+    page.select_option("#f-return_to", "applicant")
+    page.fill("#f-opinion", "请补充近三年年度考核表")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("button[name=decision][value=return]")
+    page.wait_for_url(re.compile(r"/application-review/subordinates"))
+
+    def resubmit() -> None:
+        declaration = db.session.get(Declaration, declaration_id)
+        declarations.submit(declaration.applicant, declaration, datetime.now(), note="已补充考核表")
+        db.session.commit()
+
+    site.query(resubmit)
+    page.goto(f"{site.url}/inbox/")
+    assert page.locator("[data-testid=arrival-mark]", has_text="复审").count() == 1
+    page.goto(f"{site.url}/application-review/applications/{declaration_id}")
+    banner = page.locator("[data-testid=return-banner]")
+    assert banner.is_visible()
+    assert "请补充近三年年度考核表" in banner.inner_text() and "复审" in banner.inner_text()
+    top = page.evaluate("document.querySelector('[data-testid=return-banner]').getBoundingClientRect().top")
+    assert top < page.evaluate("document.querySelector('[data-testid=declaration]').getBoundingClientRect().top")
+    page.screenshot(path=str(SHOTS / "return_banner.png"), full_page=False)
