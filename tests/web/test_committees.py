@@ -91,6 +91,7 @@ def test_the_whole_filing_passes_two_levels_then_the_filing_unit(client, login, 
     sign_in(client, login, tree.forming_admin)
     html = client.get(f"/committees/{committee.id}").get_data(as_text=True)
     assert "准予备案" in html and "二级同意" in html and "一级同意" in html
+    assert "<td>自主评审</td>" in html and ">self_review<" not in html  # 评审类型 in words, not its code
     assert "已备案" in client.get("/committees/").get_data(as_text=True)
     # 审核通过 tab of the 备案单位.
     sign_in(client, login, tree.filing_reviewer)

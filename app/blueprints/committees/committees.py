@@ -55,6 +55,12 @@ def _posted_values() -> dict[str, Any]:
     return values
 
 
+
+@bp.app_template_global()
+def review_type_name(code: str) -> str:
+    """评审类型 in words (常规评审 …), never its code."""
+    return dict(committees.review_type_choices()).get(code, code)
+
 @bp.route("/")
 @permission_required("committee.filing")
 def index() -> Any:
