@@ -143,6 +143,8 @@ class DeclarationStep(db.Model):
     publicity_end: Mapped[date | None] = mapped_column()
     # {kind: {sha256, filename, size, file_type}} for 公示证明附件 / 单位综合推荐意见 / 事业单位岗位情况表 / 委托评审函
     attachments: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Files a reviewer chose on a 审核通过 that was refused for another reason, kept for the next try (same shape).
+    pending_attachments: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     # 委托评审 (B7): the committee a 主管部门 / 人社部门 delegates the declaration to when it passes it.
     delegate_committee_id: Mapped[int | None] = mapped_column(ForeignKey("committee.id"))
 

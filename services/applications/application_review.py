@@ -115,30 +115,36 @@ def deadline_message(declaration: Declaration) -> str:
             "不能再审核通过上报")
 
 
-def publicity_problems(row: DeclarationStep, today: date, start: date | None = None, end: date | None = None,
-                       attachments: Mapping[str, Any] | None = None) -> list[str]:
-    """What stops the 申报单位 passing it (B6, F2): its publicity and its two required attachments — as stored
-    on `row`, or as they would be with the given values."""
+def publicity_errors(row: DeclarationStep, today: date, start: date | None = None, end: date | None = None,
+                     attachments: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
+    """What stops the 申报单位 passing it (B6, F2), by field: its publicity and its two required attachments — as
+    stored on `row`, or as they would be with the given values. Every problem at once, beside its field."""
     start = start or row.publicity_start
     end = end or row.publicity_end
     attachments = row.attachments if attachments is None else attachments
-    problems = []
+    errors: dict[str, list[str]] = {}
     calendar = workdays.calendar()
     if start is None or end is None:
-        problems.append("公示时间：请填写本单位申报公示的开始和结束日期")
+        errors["publicity_start"] = ["公示时间：请填写本单位申报公示的开始和结束日期"]
     elif end < start:
-        problems.append("公示时间：结束日期不能早于开始日期")
+        errors["publicity_end"] = ["公示时间：结束日期不能早于开始日期"]
     else:
         days = calendar.working_days_between(start, end)
         if days < calendar.publicity_working_days:
-            problems.append(f"公示时间：公示不少于 {calendar.publicity_working_days} 个工作日，"
-                            f"{start:%Y-%m-%d} 至 {end:%Y-%m-%d} 只有 {days} 个工作日")
+            errors["publicity_end"] = [f"公示时间：公示不少于 {calendar.publicity_working_days} 个工作日，"
+                                       f"{start:%Y-%m-%d} 至 {end:%Y-%m-%d} 只有 {days} 个工作日"]
         elif end >= today:
-            problems.append(f"公示时间：公示期至 {end:%Y-%m-%d} 结束，公示期满后才能推荐上报")
+            errors["publicity_end"] = [f"公示时间：公示期至 {end:%Y-%m-%d} 结束，公示期满后才能推荐上报"]
     for kind, (label, required) in ATTACHMENTS.items():
         if required and not attachments.get(kind):
-            problems.append(f"{label}：必传")
-    return problems
+            errors[kind] = [f"{label}：必传"]
+    return errors
+
+
+def publicity_problems(row: DeclarationStep, today: date, start: date | None = None, end: date | None = None,
+                       attachments: Mapping[str, Any] | None = None) -> list[str]:
+    """publicity_errors as one list of messages, in the form's order."""
+    return [m for messages in publicity_errors(row, today, start, end, attachments).values() for m in messages]
 
 
 def decided_steps(declaration: Declaration) -> list[DeclarationStep]:
@@ -218,7 +224,11 @@ def review(actor: User, declaration: Declaration, task_id: int, data: ReviewInpu
         raise InvalidInput("审核结果：请选择审核通过、审核退回或审核不通过", field="decision")
     # The attachments go with a pass (公示证明附件 … 委托评审函); a 退回 or 不通过 keeps none of them.
     uploads = dict(data.uploads or {}) if data.decision == "pass" else {}
-    attachments = {**row.attachments, **{kind: _file_record(checked) for kind, (checked, _) in uploads.items()}}
+    # Files kept from a refused earlier try (keep_pending_uploads) count as chosen again, unless replaced.
+    pending = {k: v for k, v in (row.pending_attachments or {}).items() if k != "delegation_letter"} \
+        if data.decision == "pass" else {}
+    attachments = {**row.attachments, **pending,
+                   **{kind: _file_record(checked) for kind, (checked, _) in uploads.items()}}
     start, end = row.publicity_start, row.publicity_end
     if row.step == 0 and not declaration.at_committee:
         start, end = data.publicity_start or start, data.publicity_end or end
@@ -235,15 +245,20 @@ def review(actor: User, declaration: Declaration, task_id: int, data: ReviewInpu
         elif "delegation_letter" in uploads:
             raise InvalidInput("委托评审函：未选择委托评委会，不需上传委托评审函", field="delegation_letter")
         if row.step == 0 and not declaration.at_committee:
-            problems = publicity_problems(row, now.date(), start, end, attachments)
-            if problems:
-                raise InvalidInput(problems[0], errors={"pass": problems})
+            errors = publicity_errors(row, now.date(), start, end, attachments)
+            if not data.opinion:
+                errors["opinion"] = ["审核意见：必填"]
+            if errors:
+                messages = [m for field_messages in errors.values() for m in field_messages]
+                raise InvalidInput(messages[0] if len(messages) == 1 else f"{messages[0]}（共 {len(messages)} 处需修改）",
+                                   errors=errors)
     elif data.decision == "return":
         return_to = data.return_to or RETURN_TO_APPLICANT
         if return_to not in dict(return_targets(declaration)):
             raise InvalidInput("退回至：请选择审核路径上的下级单位或申报人", field="return_to")
     # Every rule held: record what the page added, then complete the task (which may still refuse: rollback).
     row.publicity_start, row.publicity_end, row.attachments = start, end, attachments
+    row.pending_attachments = {}
     if data.decision == "pass" and data.delegate_committee_id:
         row.delegate_committee_id = data.delegate_committee_id
     columns = {"committee_id": data.delegate_committee_id} if data.decision == "pass" and data.delegate_committee_id \
@@ -268,6 +283,20 @@ def complete_posted(actor: User, task: HumanTask, form_data: Mapping[str, Any]) 
                        opinion=str(form_data.get("opinion") or "").strip(),
                        return_to=str(form_data.get("return_to") or "").strip())
     return review(actor, declaration, task.id, data)
+
+
+def keep_pending_uploads(actor: User, declaration: Declaration, task_id: int,
+                         uploads: Mapping[str, tuple[file_store.StoredFile, bytes]]) -> None:
+    """After a refused 审核通过, keep the files the reviewer chose (already checked by size and real type) on the
+    arrival as pending, so the next try need not choose them again. Only the task's own candidate may."""
+    _task_of(actor, declaration, task_id)
+    row = current_row(declaration)
+    if row is None or not uploads:
+        return
+    row.pending_attachments = {**(row.pending_attachments or {}),
+                               **{kind: _file_record(checked) for kind, (checked, _) in uploads.items()}}
+    for checked, content in uploads.values():
+        file_store.store(checked, content)
 
 
 def _file_record(checked: file_store.StoredFile) -> dict[str, Any]:

@@ -419,6 +419,7 @@ def declaration_file(declaration: Declaration, sha256: str, with_review: bool) -
     if with_review:
         records += [declaration.delegation_letter] if declaration.delegation_letter else []
         records += [f for step in declaration.steps for f in (step.attachments or {}).values()]
+        records += [f for step in declaration.steps for f in (step.pending_attachments or {}).values()]
     found = next((f for f in records if f.get("sha256") == sha256), None)
     if found is None:
         raise NotFound("文件不存在")

@@ -133,3 +133,26 @@ def test_a_returned_declaration_comes_back_with_its_reason_in_a_banner(browser, 
     top = page.evaluate("document.querySelector('[data-testid=return-banner]').getBoundingClientRect().top")
     assert top < page.evaluate("document.querySelector('[data-testid=declaration]').getBoundingClientRect().top")
     page.screenshot(path=str(SHOTS / "return_banner.png"), full_page=False)
+
+
+def test_a_refused_school_pass_keeps_the_chosen_files_and_shows_each_error_once(browser, site, tmp_path):
+    declaration_id = declaration_of(site, "李雨桐")
+    proof, recommendation = tmp_path / "公示证明.pdf", tmp_path / "推荐意见.pdf"
+    for path in (proof, recommendation):
+        path.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    page = signed_in(browser, site, "ls_yz_sh1")
+    page.goto(f"{site.url}/application-review/applications/{declaration_id}")
+    page.fill("#f-publicity_start", "")
+    page.fill("#f-publicity_end", "")
+    page.set_input_files("input[name=publicity_proof]", str(proof))
+    page.set_input_files("input[name=recommendation]", str(recommendation))
+    page.fill("#f-opinion", "")
+
+    page.click("button[name=decision][value=pass]")
+
+    page.wait_for_selector("[data-testid=pending-publicity_proof]")
+    assert page.inner_text("[data-testid=pending-publicity_proof]") == "公示证明.pdf"
+    assert page.inner_text("[data-testid=pending-recommendation]") == "推荐意见.pdf"
+    text = page.inner_text("body")
+    assert text.count("审核意见：必填") == 1 and text.count("公示时间：请填写本单位申报公示的开始和结束日期") == 1
+    page.screenshot(path=str(SHOTS / "school_pass_refused.png"), full_page=True)

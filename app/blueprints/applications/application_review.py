@@ -139,7 +139,8 @@ def _render_review(declaration: Declaration, qualifying: bool, error: ServiceErr
         path_names={str(i): f"{e['role']}：{e['name']}" for i, e in enumerate(declaration.path)},
         trail=instances.business_trail(application_review.BUSINESS_TYPE, declaration.id),
         action_labels=instances.ACTION_LABELS, list_url=_list_url(declaration, qualifying),
-        errors=error.errors if error else {}, error=error.message if error else "", values=values or {},
+        # Each message once: beside its field, or (no field) in the form's own box; never also in the base alert.
+        errors=error.errors if error else {}, form_error=error.message if error else "", values=values or {},
         **_declaration_context(declaration, can_download=True),
     ), error.status if error else 200
 
@@ -188,13 +189,16 @@ def _task_id(declaration: Declaration) -> int:
 
 def _decide(reviewed_id: int, qualifying: bool) -> Any:
     declaration = application_review.load_for_unit(current_user, reviewed_id)
+    data: ReviewInput | None = None
     try:
         data = _review_input()
         application_review.review(current_user, declaration, _task_id(declaration), data)
     except (InvalidInput, Conflict) as exc:
         db.session.rollback()  # nothing half-written; the page again with the messages
-        return _render_review(application_review.load_for_unit(current_user, reviewed_id), qualifying, exc,
-                              request.form)
+        declaration = application_review.load_for_unit(current_user, reviewed_id)
+        if data is not None and data.decision == "pass" and data.uploads:
+            _keep_uploads(declaration, data)
+        return _render_review(declaration, qualifying, exc, request.form)
     except ServiceError:
         db.session.rollback()
         raise
@@ -203,6 +207,15 @@ def _decide(reviewed_id: int, qualifying: bool) -> Any:
     db.session.commit()
     flash(done, "success")
     return redirect(target)
+
+
+def _keep_uploads(declaration: Declaration, data: ReviewInput) -> None:
+    """The files of a refused 审核通过 stay as the task's pending attachments: the next try need not choose them."""
+    try:
+        application_review.keep_pending_uploads(current_user, declaration, _task_id(declaration), data.uploads or {})
+        db.session.commit()
+    except ServiceError:
+        db.session.rollback()
 
 
 @bp.route("/applications/<int:reviewed_id>", methods=["GET", "POST"])
