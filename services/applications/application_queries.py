@@ -172,8 +172,16 @@ def _listed(stmt: Select[Any], actor: User, tab: str, filters: Filters) -> Selec
         selectinload(Declaration.committee), selectinload(Declaration.unit))).order_by(*order)
 
 
-def _counts(stmt: Select[Any], tabs: Sequence[str], filters: Filters) -> dict[str, int]:
-    columns = [func.coalesce(func.sum(case((_tab_condition(tab), 1), else_=0)), 0) for tab in tabs]
+def _counts(stmt: Select[Any], tabs: Sequence[str], filters: Filters, actor: User) -> dict[str, int]:
+    """Each tab's number of what its list lists: a pending tab counts the arrivals waiting on the actor's own
+    level (as _listed shows), not those at the unit's other levels (issue 13)."""
+    mine = DeclarationStep.declaration_id.in_(_my_open_declarations(actor))
+
+    def listed(tab: str) -> ColumnElement[bool]:
+        return and_(_tab_condition(tab), mine) if tab in PENDING_ARRIVALS or tab == "pending" \
+            else _tab_condition(tab)
+
+    columns = [func.coalesce(func.sum(case((listed(tab), 1), else_=0)), 0) for tab in tabs]
     counted = _filtered(stmt, filters).with_only_columns(*columns)
     return dict(zip(tabs, db.session.execute(counted).one(), strict=True))
 
@@ -190,8 +198,8 @@ def unit_list(actor: User, scope: str, tab: str, filters: Filters) -> Select[tup
 
 
 def unit_counts(actor: User, scope: str, filters: Filters) -> dict[str, int]:
-    """Each tab's number at the unit (pending: every one pending at the unit, whoever's level it waits on)."""
-    return _counts(_unit_steps(actor, scope), list(UNIT_TABS), filters)
+    """Each tab's number, counting what the tab lists (pending: those waiting on the actor's level)."""
+    return _counts(_unit_steps(actor, scope), list(UNIT_TABS), filters, actor)
 
 
 def qualification_tab(tab: str) -> str:
@@ -207,7 +215,7 @@ def qualification_list(actor: User, tab: str, activity_id: int | None,
 
 
 def qualification_counts(actor: User, activity_id: int | None, filters: Filters) -> dict[str, int]:
-    return _counts(_committee_steps(actor, activity_id), list(QUALIFY_TABS), filters)
+    return _counts(_committee_steps(actor, activity_id), list(QUALIFY_TABS), filters, actor)
 
 
 def qualification_activities(actor: User) -> list[ReviewActivity]:

@@ -72,3 +72,17 @@ def test_a_first_arrival_has_no_mark_and_no_banner(client, login, world):
     assert 'data-testid="arrival-mark"' not in client.get("/inbox/").get_data(as_text=True)
     assert 'data-testid="return-banner"' not in client.get(
         f"/application-review/applications/{declaration.id}").get_data(as_text=True)
+
+
+def test_tab_counts_count_what_the_list_lists(client, login, world):
+    declaration = submitted(world)  # waits on the school's first level
+    login(world.school_reviewers[1])
+
+    html = client.get("/application-review/own").get_data(as_text=True)
+
+    assert f'data-application-id="{declaration.id}"' not in html
+    assert 'data-count="first">0<' in html  # not 1: the list shows only what waits on this level
+    client.post("/logout")
+    login(world.school_reviewers[0])
+    html = client.get("/application-review/own").get_data(as_text=True)
+    assert f'data-application-id="{declaration.id}"' in html and 'data-count="first">1<' in html
