@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import inspect, select
 
 from app.extensions import db
-from app.models import Committee, Declaration, DeclarationStep, HumanTask, ReviewActivity, User
+from app.models import Committee, Declaration, DeclarationStep, HumanTask, ReviewActivity, User, WorkflowEvent
 from app.models.declaration import RETURN_TO_APPLICANT
 from services.applications.review_paths import ROLE_COMMITTEE, ROLE_COMPETENT, ROLE_DECLARING, ROLE_HR
 from services.authz import audit_chain
@@ -168,6 +168,43 @@ def arrivals_of(declaration_ids: list[int]) -> dict[int, str]:
     rows = db.session.execute(select(DeclarationStep.declaration_id, DeclarationStep.arrival).where(
         DeclarationStep.declaration_id.in_(declaration_ids), DeclarationStep.status == "pending"))
     return {declaration_id: arrival for declaration_id, arrival in rows}
+
+
+LEVEL_NUMERALS = "一二三四五六七八九十"
+
+
+def trail_step_names(declaration: Declaration, trail: list[WorkflowEvent]) -> dict[int, str]:
+    """Event id → the step in words (申报单位第一级审核, 主管部门审核, 人社部门第二级审核, 评委会参评资格审核) for the
+    查看经办流程 of a declaration, where the diagram's task says only 单位审核. One query for the trail's tasks."""
+    task_ids = [e.human_task_id for e in trail if e.human_task_id]
+    if not task_ids:
+        return {}
+    tasks = {row.id: row for row in db.session.execute(
+        select(HumanTask.id, HumanTask.post, HumanTask.level_no, HumanTask.unit_id).where(HumanTask.id.in_(task_ids)))}
+    roles: dict[int, str] = {}
+    for entry in declaration.path:
+        if "unit_id" in entry:
+            roles.setdefault(int(entry["unit_id"]), entry["role"])
+    for step in declaration.steps:
+        roles.setdefault(step.unit_id, step.role)
+    levels_per_unit: dict[int, int] = {}
+    for task in tasks.values():
+        if task.unit_id is not None and task.level_no:
+            levels_per_unit[task.unit_id] = max(levels_per_unit.get(task.unit_id, 0), task.level_no)
+    names: dict[int, str] = {}
+    for event in trail:
+        task = tasks.get(event.human_task_id) if event.human_task_id else None
+        if task is None or task.post == "applicant":
+            continue
+        if task.post == "committee_reviewer":
+            names[event.id] = f"{ROLE_COMMITTEE}参评资格审核"
+            continue
+        role = roles.get(task.unit_id or 0, "单位")
+        level = task.level_no or 0
+        several = levels_per_unit.get(task.unit_id or 0, 0) > 1 or level > 1
+        numeral = LEVEL_NUMERALS[level - 1] if 0 < level <= len(LEVEL_NUMERALS) else str(level)
+        names[event.id] = f"{role}第{numeral}级审核" if several else f"{role}审核"
+    return names
 
 
 # --- review actions from the unit pages ---------------------------------------------------------------------

@@ -4,6 +4,7 @@ stands in a banner at the top of the page."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -86,3 +87,16 @@ def test_tab_counts_count_what_the_list_lists(client, login, world):
     login(world.school_reviewers[0])
     html = client.get("/application-review/own").get_data(as_text=True)
     assert f'data-application-id="{declaration.id}"' in html and 'data-count="first">1<' in html
+
+
+def test_the_trail_names_each_units_role_and_level(client, login, world):
+    declaration = submitted(world)
+    pass_unit(world, declaration, world.chain.school, publicity_input())
+    pass_unit(world, declaration, world.chain.competent)
+    login(world.city_reviewers[0])
+
+    html = client.get(f"/application-review/applications/{declaration.id}").get_data(as_text=True)
+    trail = html[html.index('data-testid="trail"'):]
+
+    steps = re.findall(r"<tr>\s*<td>\d+</td>\s*<td>([^<]*)</td>", trail)
+    assert steps[1:4] == ["申报单位第一级审核", "申报单位第二级审核", "主管部门审核"], steps

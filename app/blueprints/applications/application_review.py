@@ -122,6 +122,7 @@ def _render_review(declaration: Declaration, qualifying: bool, error: ServiceErr
     may_delegate = can_act and row is not None and row.role in application_review.DELEGATING_ROLES
     calendar = workdays.calendar()
     today = date.today()
+    trail = instances.business_trail(application_review.BUSINESS_TYPE, declaration.id)
     calendar_notice = calendar.coverage_notice(row.publicity_start or today, row.publicity_end or today) \
         if at_declaring_unit and row is not None else ""
     return render_template(
@@ -137,7 +138,7 @@ def _render_review(declaration: Declaration, qualifying: bool, error: ServiceErr
         decided_steps=application_review.decided_steps(declaration),
         return_behind=application_review.return_behind(declaration, row),
         path_names={str(i): f"{e['role']}：{e['name']}" for i, e in enumerate(declaration.path)},
-        trail=instances.business_trail(application_review.BUSINESS_TYPE, declaration.id),
+        trail=trail, step_names=application_review.trail_step_names(declaration, trail),
         action_labels=instances.ACTION_LABELS, list_url=_list_url(declaration, qualifying),
         # Each message once: beside its field, or (no field) in the form's own box; never also in the base alert.
         errors=error.errors if error else {}, form_error=error.message if error else "", values=values or {},
