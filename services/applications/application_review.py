@@ -188,9 +188,9 @@ def trail_step_names(declaration: Declaration, trail: list[WorkflowEvent]) -> di
     for step in declaration.steps:
         roles.setdefault(step.unit_id, step.role)
     levels_per_unit: dict[int, int] = {}
-    for task in tasks.values():
-        if task.unit_id is not None and task.level_no:
-            levels_per_unit[task.unit_id] = max(levels_per_unit.get(task.unit_id, 0), task.level_no)
+    for row in tasks.values():
+        if row.unit_id is not None and row.level_no:
+            levels_per_unit[row.unit_id] = max(levels_per_unit.get(row.unit_id, 0), row.level_no)
     names: dict[int, str] = {}
     for event in trail:
         task = tasks.get(event.human_task_id) if event.human_task_id else None
