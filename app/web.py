@@ -105,8 +105,19 @@ def send_stored(record: dict[str, Any], missing: str = "文件不存在，请联
     path = file_store.path_for(str(record.get("sha256") or ""))
     if not path.is_file():
         raise NotFound(missing)
-    return send_file(path, mimetype=STORED_MIMETYPES.get(str(record.get("file_type")), "application/octet-stream"),
-                     as_attachment=True, download_name=str(record.get("filename") or "附件"), max_age=0)
+    file_type = str(record.get("file_type"))
+    # PDFs and images open in the browser, other files download; both under the real name (RFC 6266 filename*,
+    # which werkzeug writes for non-ASCII names). The type was checked by content at upload, and nosniff holds.
+    inline = file_type in INLINE_TYPES
+    response = send_file(path, mimetype=STORED_MIMETYPES.get(file_type, "application/octet-stream"),
+                         as_attachment=not inline, download_name=str(record.get("filename") or "附件"), max_age=0)
+    if inline:
+        response.headers["Content-Security-Policy"] = INLINE_FILE_POLICY  # the viewer may render; nothing runs
+    return response
+
+
+INLINE_TYPES = frozenset({"pdf", "jpg", "png"})
+INLINE_FILE_POLICY = "default-src 'none'; img-src 'self' data:; object-src 'self'; style-src 'unsafe-inline'"
 
 
 MAX_ROW_ID = 2**31 - 1  # the largest key an INTEGER column holds on PostgreSQL

@@ -264,7 +264,7 @@ def test_lists_are_scoped(client, login, tree, make_user):
     assert committee.name in client.get("/committees/reviews").get_data(as_text=True)
     download = client.get(f"/committees/filings/{filing.id}/request")
     assert download.data == PDF and download.mimetype == "application/pdf"
-    assert "no-cache" in download.headers["Cache-Control"] and "attachment" in download.headers["Content-Disposition"]
+    assert "no-cache" in download.headers["Cache-Control"] and "inline" in download.headers["Content-Disposition"]
 
 
 def test_experts_are_drawn_from_the_units_library_for_a_new_committee(client, login, tree):

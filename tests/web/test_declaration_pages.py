@@ -143,7 +143,10 @@ def test_the_own_files_download_and_no_other_hash(applicant_client, world):
     response = applicant_client.get(f"{base(declaration)}/files/{sha}")
 
     assert response.status_code == 200 and response.data == PDF
-    assert "attachment" in response.headers["Content-Disposition"]
+    # A PDF opens in the browser under its real name (RFC 6266 filename*), with a policy under which nothing runs.
+    assert response.headers["Content-Disposition"].startswith("inline;")
+    assert "filename*=UTF-8''%E8%BA%AB%E4%BB%BD%E8%AF%81.pdf" in response.headers["Content-Disposition"]
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
     assert applicant_client.get(f"{base(declaration)}/files/{'0' * 64}").status_code == 404
     assert applicant_client.get(f"{base(declaration)}/files/../../etc").status_code == 404
 
