@@ -9,7 +9,7 @@ STATIC := app/static
 export FLASK_APP := wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
-DEBIAN_PACKAGES := wkhtmltopdf fonts-noto-cjk chromium
+DEBIAN_PACKAGES := wkhtmltopdf fonts-noto-cjk chromium redis-server
 CI_DATABASE_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: help setup system-packages python-packages assets db run test test-sqlite test-postgres lint bench clean
@@ -66,10 +66,13 @@ db: python-packages
 	$(BIN)/flask workflow deploy
 	$(BIN)/flask seed-demo
 
-# The server runs `flask workflow tick` beside it every 30 s so BPMN timers fire (cron does this in production).
+# The web server, one Celery worker for background jobs and Celery beat (BPMN timers every 30 s, stale-job
+# recovery), on the embedded broker in instance/; all three stop together.
 run: setup db
-	@echo "serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
-	@$(BIN)/flask workflow tick --every 30 & tick=$$!; trap "kill $$tick 2>/dev/null" EXIT INT TERM; \
+	@echo "serving on http://$(HOST):$(PORT) with a job worker and beat  (Ctrl-C to stop)"
+	@$(BIN)/celery -A app.worker worker --loglevel=WARNING --concurrency=1 -n zhiping@%h & worker=$$!; \
+	$(BIN)/celery -A app.worker beat --loglevel=WARNING -s instance/celerybeat-schedule & beat=$$!; \
+	trap "kill $$worker $$beat 2>/dev/null; wait $$worker $$beat 2>/dev/null" EXIT INT TERM; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 # Under CI=true the PostgreSQL run is mandatory: fail loudly when the server cannot be reached.
@@ -78,6 +81,13 @@ test: setup
 	if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  $(BIN)/python -c "import sys, sqlalchemy as sa; e = sa.create_engine(sys.argv[1]); e.connect().close()" "$$TEST_DATABASE_URL" \
 	    || { echo "ERROR: PostgreSQL at $$TEST_DATABASE_URL cannot be reached; the PostgreSQL run must not be skipped." >&2; exit 1; }; \
+	fi; \
+	if [ "$$CI" = "true" ] && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then \
+	  echo "starting redis-server on 127.0.0.1:6379 for the job tests"; \
+	  redis-server --bind 127.0.0.1 --port 6379 --save '' --appendonly no --daemonize yes >/dev/null; \
+	  for i in 1 2 3 4 5 6 7 8 9 10; do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done; \
+	  redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 \
+	    || { echo "ERROR: Redis on 127.0.0.1:6379 cannot be started; the job tests on Redis must not be skipped." >&2; exit 1; }; \
 	fi; \
 	echo "== test suite on SQLite =="; env -u TEST_DATABASE_URL $(BIN)/python -m pytest -n 2 || exit $$?; \
 	if [ -n "$$TEST_DATABASE_URL" ]; then \

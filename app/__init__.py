@@ -39,6 +39,10 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     register_blueprints(app)
     register_cli(app)
     _bind_business_operations()
+    from services.jobs.celery_app import init_celery
+
+    init_celery(app)
+    from app import tasks  # noqa: F401  (the periodic tasks and every module that registers a job kind)
     return app
 
 

@@ -43,6 +43,19 @@ def build_config(instance_path: Path, overrides: dict[str, object] | None = None
         "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "30")),
         "SESSION_MAX_HOURS": int(os.environ.get("SESSION_MAX_HOURS", "8")),
         "PAGE_SIZE": 20,
+        # Background jobs (services/jobs): the embedded broker is kombu's SQLAlchemy transport on SQLite files in
+        # instance/; production sets Redis or RabbitMQ (README, "Production").
+        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL")
+        or f"sqla+sqlite:///{instance_path / 'celery-broker.sqlite'}",
+        "CELERY_RESULT_BACKEND": os.environ.get("CELERY_RESULT_BACKEND")
+        or f"db+sqlite:///{instance_path / 'celery-results.sqlite'}",
+        "CELERY_TASK_ALWAYS_EAGER": os.environ.get("CELERY_TASK_ALWAYS_EAGER") == "1",
+        "CELERY_QUEUE": os.environ.get("CELERY_QUEUE", "zhiping"),
+        # A running job whose heartbeat is older than this is taken for dead and run again by another worker;
+        # a job queued for longer than JOB_REQUEUE_SECONDS is queued again (its message was lost).
+        "JOB_STALE_SECONDS": int(os.environ.get("JOB_STALE_SECONDS", "300")),
+        "JOB_REQUEUE_SECONDS": int(os.environ.get("JOB_REQUEUE_SECONDS", "600")),
+        "WORKFLOW_TICK_SECONDS": int(os.environ.get("WORKFLOW_TICK_SECONDS", "30")),
     }
     if overrides:
         config.update(overrides)

@@ -21,7 +21,8 @@ class MenuItem:
 MENU: list[tuple[str, list[MenuItem]]] = [
     ("首页", [MenuItem("首页", "home.index", "home.view", "house")]),
     ("待办事项", [MenuItem("待办事项", "inbox.index", "inbox.view", "inbox"),
-              MenuItem("常用意见设置", "inbox.opinions", "inbox.view", "chat-left-text")]),
+              MenuItem("常用意见设置", "inbox.opinions", "inbox.view", "chat-left-text"),
+              MenuItem("我的任务", "jobs.index", "home.view", "hourglass-split")]),
     (
         "单位管理",
         [

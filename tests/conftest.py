@@ -59,6 +59,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         "WTF_CSRF_ENABLED": False,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "UPLOAD_FOLDER": str(tmp_dir / "uploads"),
+        "CELERY_TASK_ALWAYS_EAGER": True,  # jobs run inline; tests/jobs/test_worker.py runs real workers
         **_database_overrides(tmp_dir),
     }
     application = create_app(overrides, instance_path=str(tmp_dir))

@@ -20,6 +20,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.committees.committees import bp as committees_bp
     from app.blueprints.experts.experts import bp as experts_bp
     from app.blueprints.home import bp as home_bp
+    from app.blueprints.jobs.jobs import bp as jobs_bp
     from app.blueprints.org.audit import bp as audit_bp
     from app.blueprints.org.audit_config import bp as audit_config_bp
     from app.blueprints.org.registration import bp as registration_bp
@@ -41,3 +42,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(quotas_bp)
     app.register_blueprint(application_review_bp)
     app.register_blueprint(declarations_bp)
+    app.register_blueprint(jobs_bp)

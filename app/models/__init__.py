@@ -25,6 +25,7 @@ from app.models.committee import (
 )
 from app.models.declaration import Declaration, DeclarationAchievement, DeclarationStep
 from app.models.dictionary import Specialty, Title, TitleLevel, TitleSeries
+from app.models.jobs import Job, JobItem
 from app.models.org import Region, Unit, UnitNature, UnitType, UnitTypeGrant
 from app.models.quota import QuotaDeclaration, QuotaItem
 from app.models.registration import SuperiorChangeRequest, UnitRegistration
@@ -41,6 +42,8 @@ from app.models.workflow import (
 )
 
 __all__ = [
+    "Job",
+    "JobItem",
     "Declaration",
     "DeclarationAchievement",
     "DeclarationStep",

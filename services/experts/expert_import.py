@@ -9,6 +9,8 @@ Rules owned here:
   the committee. Rows fail with their row number and every reason; blank rows are reported and skipped.
 - Nothing is written by the check. The upload waits under its sha256 until the person confirms; then the valid rows
   are checked again and inserted in one transaction with Core executemany — all of them, or none.
+- The request checks only the file (size, real xlsx, the template's headers); the row check and the import run as
+  background jobs (services/jobs) with progress, the check's report kept on its job row.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from services.common import audit_log, uploads
 from services.common.errors import InvalidInput, NotFound
 from services.common.excel.export import write_table
 from services.experts.experts import MANAGE_PERMISSION, field_errors, recommendable_committees
+from services.jobs import JobContext, job_kind
 
 MAX_ROWS = 5000
 MAX_BYTES = 10 * 1024 * 1024
@@ -156,8 +159,9 @@ def _header_map(header: list[Any]) -> dict[str, int]:
     return {name: names[h] for h, name, _ in COLUMNS if h in names}
 
 
-def check_rows(committee: Committee, content: bytes, today: date | None = None) -> tuple[list[RowResult],
-                                                                                          list[RowResult], list[int]]:
+def check_rows(committee: Committee, content: bytes, today: date | None = None,
+               progress: Any = None) -> tuple[list[RowResult], list[RowResult], list[int]]:
+    """`progress(done, total)`, when given, is called every 250 rows."""
     rows = _read_rows(content)
     if not rows:
         raise InvalidInput("导入文件：没有数据", field="file")
@@ -174,12 +178,16 @@ def check_rows(committee: Committee, content: bytes, today: date | None = None) 
     failed: list[RowResult] = []
     skipped: list[int] = []
     for index, raw in enumerate(rows[1:], start=2):
+        if progress is not None and index % 250 == 0:
+            progress(index - 1, len(rows) - 1)
         data = {name: _cell(raw[col]) if col < len(raw) else "" for name, col in columns.items()}
         if not any(data.values()):
             skipped.append(index)
             continue
         result = _check_row(committee, index, data, formulas.get(index), seen, in_list, today)
         (failed if result.reasons else valid).append(result)
+    if progress is not None:
+        progress(len(rows) - 1, len(rows) - 1)
     return valid, failed, skipped
 
 
@@ -219,25 +227,90 @@ def _may_import(actor: User, committee: Committee) -> bool:
         recommendable_committees(actor)
 
 
-def check_upload(actor: User, committee: Committee, content: bytes) -> ImportReport:
+def check_upload(actor: User, committee: Committee, content: bytes, progress: Any = None) -> ImportReport:
     """数据检验: the report of one upload; the file waits (outside the database) for the confirmation."""
     if not _may_import(actor, committee):
         raise NotFound("评委会不存在或无权查看")
-    valid, failed, skipped = check_rows(committee, content)
+    valid, failed, skipped = check_rows(committee, content, progress=progress)
+    return ImportReport(_keep_pending(content), valid, failed, skipped)
+
+
+def _keep_pending(content: bytes) -> str:
     token = hashlib.sha256(content).hexdigest()
     target = _pending_dir() / token
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists():
         target.write_bytes(content)
-    return ImportReport(token, valid, failed, skipped)
+    return token
 
 
-def load_pending(actor: User, committee: Committee, token: str) -> ImportReport:
+def stage_upload(actor: User, committee: Committee, content: bytes) -> str:
+    """The checks of the file as a whole, in the request (a bad file is refused at once); the file then waits under
+    its token for the row check, which runs as a job (`start_check`)."""
+    if not _may_import(actor, committee):
+        raise NotFound("评委会不存在或无权查看")
+    rows = _read_rows(content)
+    if not rows:
+        raise InvalidInput("导入文件：没有数据", field="file")
+    _header_map(rows[0])
+    return _keep_pending(content)
+
+
+def report_from_result(result: dict[str, Any]) -> ImportReport:
+    """The report a check job kept on its row (what the import page shows)."""
+    def rows(key: str) -> list[RowResult]:
+        return [RowResult(row_no, {"name": name, "id_number": number, "work_unit": work_unit}, reasons)
+                for row_no, name, number, work_unit, reasons in result.get(key, [])]
+
+    return ImportReport(str(result["token"]), rows("valid"), rows("failed"), list(result.get("skipped", [])))
+
+
+@job_kind("experts.import_check", "专家批量新增：数据检验")
+def _check_job(ctx: JobContext, params: dict[str, Any]) -> None:
+    committee = db.session.get(Committee, params["committee_id"])
+    actor = ctx.actor
+    if committee is None or actor is None:
+        raise NotFound("评委会不存在")
+
+    def progress(done: int, total: int) -> None:
+        ctx.report_progress(done, total)
+
+    report = load_pending(actor, committee, str(params["token"]), progress=progress)
+
+    def rows(results: list[RowResult]) -> list[list[Any]]:
+        return [[r.row_no, r.name, r.id_number, str(r.values.get("work_unit") or ""), r.reasons] for r in results]
+
+    ctx.result = {"token": report.token, "valid": rows(report.valid), "failed": rows(report.failed),
+                  "skipped": report.skipped, "committee_id": committee.id,
+                  "next_url": f"{params['return_url']}?job={ctx.job_id}", "next_label": "查看检验结果"}
+    ctx.summary = f"检验成功 {len(report.valid)} 条，检验失败 {len(report.failed)} 条"
+    if report.failed:
+        ctx.attach_file("专家导入失败数据.xlsx", failures_xlsx(report),
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@job_kind("experts.import", "专家批量新增：导入", cancellable=False)
+def _import_job(ctx: JobContext, params: dict[str, Any]) -> None:
+    committee = db.session.get(Committee, params["committee_id"])
+    actor = ctx.actor
+    if committee is None or actor is None:
+        raise NotFound("评委会不存在")
+    count = confirm_import(actor, committee, str(params["token"]))
+    ctx.summary = f"批量新增完成：导入 {count} 名专家"
+    ctx.result = {"next_url": params["members_url"], "next_label": "查看专家名单"}
+
+
+def load_pending_file(token: str) -> bytes:
+    """The upload waiting under `token`: 400 for a malformed token, 404 when it was imported or has gone."""
     if not re.fullmatch(r"[0-9a-f]{64}", token or ""):
         raise InvalidInput("请先上传导入文件并完成数据检验", field="file")
     if not (_pending_dir() / token).exists():
         raise NotFound("导入文件已失效，请重新上传")
-    return check_upload(actor, committee, (_pending_dir() / token).read_bytes())
+    return (_pending_dir() / token).read_bytes()
+
+
+def load_pending(actor: User, committee: Committee, token: str, progress: Any = None) -> ImportReport:
+    return check_upload(actor, committee, load_pending_file(token), progress=progress)
 
 
 def confirm_import(actor: User, committee: Committee, token: str) -> int:

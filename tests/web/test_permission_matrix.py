@@ -105,6 +105,12 @@ OWN_OPINION = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_without=FOR
                      unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND)
 
 
+# A background job the superior's administrator started (World.job_records): its starter and the platform
+# administrator see it; anyone else's id is 404. Cancel / retry of a finished job answer 409 past the check.
+OWN_JOB = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_without=NOT_FOUND, superior_admin=OK,
+                 unrelated_admin=NOT_FOUND, platform_admin=OK)
+
+
 # A committee formed by the target, authorized and filed by its superior (World.committee_records):
 # the forming unit's record (OWN_UNIT); the superior reviews it; nobody else may probe its ids.
 FILING_REVIEWERS = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_without=FORBIDDEN, superior_admin=OK,
@@ -153,6 +159,12 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/inbox/tasks/<int:task_id>/diagram.xml": {"GET": Entry("inbox.view", TASK_CANDIDATES)},
     "/inbox/instances/<int:instance_id>/trail": {"GET": Entry("inbox.view", SUBTREE)},
     "/inbox/opinions": both("inbox.view", HOLDER),
+    "/jobs/": {"GET": Entry("home.view", SIGNED_IN)},
+    "/jobs/<int:job_id>": {"GET": Entry("home.view", OWN_JOB)},
+    "/jobs/<int:job_id>/panel": {"GET": Entry("home.view", OWN_JOB)},
+    "/jobs/<int:job_id>/file": {"GET": Entry("home.view", OWN_JOB)},
+    "/jobs/<int:job_id>/cancel": {"POST": Entry("home.view", OWN_JOB)},
+    "/jobs/<int:job_id>/retry": {"POST": Entry("home.view", OWN_JOB)},
     "/inbox/opinions/<int:opinion_id>/edit": {"POST": Entry("inbox.view", OWN_OPINION)},
     "/inbox/opinions/<int:opinion_id>/delete": {"POST": Entry("inbox.view", OWN_OPINION)},
     "/inbox/opinions/<int:opinion_id>/move": {"POST": Entry("inbox.view", OWN_OPINION)},
@@ -370,8 +382,25 @@ class World:
                 "operation": "suspend", **self.inbox_records(), **(committee := self.committee_records()),
                 **self.review_path_records(committee["committee_id"]), **self.quota_records(),
                 **(declared := self.applicant_declaration_records(committee["committee_id"])),
-                **self.application_review_records(),
+                **self.application_review_records(), **self.job_records(),
                 **self.activity_files(committee["activity_id"], declared["open_activity_id"])}
+
+    def job_records(self) -> dict[str, Any]:
+        """A finished job of the superior's administrator, with a result file."""
+        import hashlib
+
+        from app.models import Job
+        from services.common import file_store
+
+        content = "结果".encode()
+        checked = file_store.StoredFile(hashlib.sha256(content).hexdigest(), "结果.txt", len(content), "text/plain")
+        file_store.store(checked, content)
+        job = Job(kind="experts.import_check", title="矩阵测试任务", params={}, state="done",
+                  started_by_id=self.admins["superior_admin"].id, created_at=datetime(2026, 3, 2),
+                  result_sha256=checked.sha256, result_filename="结果.txt", result_mimetype="text/plain")
+        db.session.add(job)
+        db.session.flush()
+        return {"job_id": job.id}
 
     def activity_files(self, draft_id: int, published_id: int) -> dict[str, Any]:
         """评审政策文件 on the target's draft activity (its own pages) and on a 已发布 one (the public link)."""

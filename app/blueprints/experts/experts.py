@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -20,6 +20,8 @@ from services.common import audit_log
 from services.common.errors import ServiceError
 from services.common.excel.export import write_table
 from services.experts import expert_import, experts
+from services.jobs import start_job
+from services.jobs.runner import load_job
 from services.reference.validation import mask_id_number
 
 bp = Blueprint("experts", __name__, url_prefix="/experts")
@@ -176,20 +178,29 @@ def import_template(committee_id: int) -> Any:
 @bp.route("/<int:committee_id>/import", methods=["GET", "POST"])
 @permission_required("expert.manage")
 def import_upload(committee_id: int) -> Any:
+    """数据检验: the file is checked as a whole here, its rows by a background job whose panel the page shows."""
     committee, _ = experts.load_committee(current_user, committee_id)
-    report = None
+    report, job = None, None
     if request.method == "POST":
         upload = request.files.get("file")
         try:
-            report = expert_import.check_upload(current_user, committee, upload.read() if upload else b"")
+            token = expert_import.stage_upload(current_user, committee, upload.read() if upload else b"")
         except ServiceError as exc:
             db.session.rollback()
-            return render_template("experts/import.html", committee=committee, report=None, error=exc.message,
-                                   errors=exc.errors), exc.status
-        db.session.rollback()  # the check writes nothing; make sure of it
+            return render_template("experts/import.html", committee=committee, report=None, job=None,
+                                   error=exc.message, errors=exc.errors), exc.status
+        job = start_job(current_user, "experts.import_check", f"专家批量新增数据检验：{committee.name}",
+                        {"committee_id": committee.id, "token": token,
+                         "return_url": url_for("experts.import_upload", committee_id=committee.id)})
+    elif request.args.get("job", "").isdigit():
+        job = load_job(current_user, int(request.args["job"]))
+        if job.kind != "experts.import_check" or (job.params or {}).get("committee_id") != committee.id:
+            abort(404)
     elif request.args.get("token"):
         report = expert_import.load_pending(current_user, committee, request.args["token"])
-    return render_template("experts/import.html", committee=committee, report=report, errors={})
+    if job is not None and job.state == "done" and job.result:
+        report = expert_import.report_from_result(job.result)
+    return render_template("experts/import.html", committee=committee, report=report, job=job, errors={})
 
 
 @bp.route("/<int:committee_id>/import/failures")
@@ -204,10 +215,17 @@ def import_failures(committee_id: int) -> Any:
 @permission_required("expert.manage")
 def import_confirm(committee_id: int) -> Any:
     committee, own = experts.load_committee(current_user, committee_id)
-    count = expert_import.confirm_import(current_user, committee, request.values.get("token", ""))
-    db.session.commit()
-    flash(f"批量新增完成：导入 {count} 名专家", "success")
-    return redirect(url_for("experts.members", committee_id=committee.id, list="draft" if own else "recommended"))
+    token = request.values.get("token", "")
+    expert_import.load_pending_file(token)  # 400 / 404 at once when there is no file to import
+    members_url = url_for("experts.members", committee_id=committee.id, list="draft" if own else "recommended")
+    job = start_job(current_user, "experts.import", f"专家批量新增导入：{committee.name}",
+                    {"committee_id": committee.id, "token": token, "members_url": members_url})
+    if job.state == "done":
+        flash(job.summary, "success")
+        return redirect(members_url)
+    if job.state == "failed":
+        flash(job.error, "danger")
+    return redirect(url_for("jobs.detail", job_id=job.id))
 
 
 # --- 专家库审核 (D4) -------------------------------------------------------------------------------------------------

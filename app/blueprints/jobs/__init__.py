@@ -1,0 +1,1 @@
+"""我的任务: the background jobs a person started, their progress, result files and cancellation (issue 14)."""

@@ -1,0 +1,20 @@
+"""Celery tasks at the application level: the periodic ones `celery beat` fires, and the imports of every
+module that registers a job kind, so that a worker knows them all."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+import services.experts.expert_import  # noqa: F401  (job kinds)
+import services.jobs.tasks  # noqa: F401
+from app.extensions import db
+
+
+@shared_task(name="zhiping.workflow_tick", ignore_result=True)
+def workflow_tick() -> int:
+    """Fire due BPMN timers (committee filing expiry, deadlines); `flask workflow tick` does the same from cron."""
+    from services.workflow import instances
+
+    fired = instances.tick_due()
+    db.session.commit()
+    return fired
