@@ -17,6 +17,22 @@ from services.common.errors import InvalidInput, NotFound
 
 MAX_LENGTH = 500
 MAX_PER_USER = 20
+# What a new account's 常用意见 starts with, by its unit's type (a 申报单位 recommends, superiors pass or return).
+DEFAULT_OPINIONS = {
+    "declaring": ["经公示无异议，同意推荐上报", "材料齐全，情况属实，同意推荐", "材料不全，请补充后重新提交"],
+    "competent": ["材料齐全，符合申报条件，同意上报", "材料不全，请补充后重新提交", "不符合申报条件"],
+    "hr": ["审核通过，同意上报评委会", "材料不全，请补充后重新提交", "不符合申报条件"],
+}
+FALLBACK_OPINIONS = ["同意", "材料不全，请补充后重新提交", "不同意"]
+
+
+def seed_default_opinions(user: User) -> int:
+    """A first sign-in starts with a few 常用意见 for the unit's type (the user edits or deletes them after)."""
+    if db.session.scalar(select(func.count()).where(CommonOpinion.user_id == user.id)):
+        return 0
+    texts = DEFAULT_OPINIONS.get(user.unit.unit_type_code, FALLBACK_OPINIONS)
+    db.session.add_all([CommonOpinion(user_id=user.id, text=text, sort_order=n) for n, text in enumerate(texts, 1)])
+    return len(texts)
 
 
 def list_opinions(user: User) -> list[CommonOpinion]:

@@ -20,7 +20,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.extensions import db
 from app.models import Role, RolePermission, Unit, User
 from services.authz import access
-from services.common import audit_log
+from services.common import audit_log, opinions
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.workflow import instances
 
@@ -90,6 +90,8 @@ def authenticate(username: str, password: str, now: datetime, ip: str = "") -> U
         raise LoginFailed("所在单位尚未通过审核或已注销，暂不能登录")
     user.failed_logins = 0
     user.locked_until = None
+    if user.last_login_at is None:
+        opinions.seed_default_opinions(user)  # a first sign-in finds 常用意见 to start from
     user.last_login_at = now
     if not user.session_token:
         user.session_token = secrets.token_hex(8)

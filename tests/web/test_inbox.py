@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.blueprints.workflow import inbox as inbox_views
 from app.extensions import db
@@ -447,6 +447,8 @@ def test_batch_buttons_ask_before_return_and_reject(app, org):
 
 def test_common_opinions_crud_order_and_picker(app, org):
     client = signed_in(app, org["reviewer"])
+    # A first sign-in brought the unit type's defaults; this test starts from an empty list.
+    db.session.execute(delete(CommonOpinion).where(CommonOpinion.user_id == org["reviewer"].id))
 
     assert client.post("/inbox/opinions", data={"text": "材料齐全，同意"}).status_code == 302
     assert client.post("/inbox/opinions", data={"text": "请补充公示证明"}).status_code == 302

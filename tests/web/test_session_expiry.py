@@ -67,3 +67,20 @@ def test_an_applicant_session_ends_after_the_idle_limit(client, login_applicant,
     response = client.get("/applicant/")
 
     assert response.status_code == 302 and "/applicant/login" in response.headers["Location"]
+
+
+def test_a_first_sign_in_starts_with_default_opinions_for_the_units_type(client, login, make_unit, make_user):
+    from app.extensions import db
+    from app.models import CommonOpinion
+    from services.common import opinions
+
+    user = make_user(make_unit(), permissions=["inbox.view"])  # of a 申报单位
+    login(user)
+    texts = list(db.session.scalars(db.select(CommonOpinion.text).where(CommonOpinion.user_id == user.id)
+                                    .order_by(CommonOpinion.sort_order)))
+    assert texts == opinions.DEFAULT_OPINIONS["declaring"]
+    assert "经公示无异议，同意推荐上报" in client.get("/inbox/opinions").get_data(as_text=True)
+    db.session.execute(db.delete(CommonOpinion).where(CommonOpinion.user_id == user.id))
+    client.post("/logout")
+    login(user)  # not a first sign-in: what the user deleted stays deleted
+    assert db.session.scalar(db.select(db.func.count()).where(CommonOpinion.user_id == user.id)) == 0
