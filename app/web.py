@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 
 from app.navigation import build_menu
+from services.applications.application_queries import shown_value
 from services.authz import access
 from services.common.errors import InvalidInput, ServiceError
 from services.reference.validation import mask_id_number
@@ -166,3 +167,4 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters["mask_id"] = lambda v: mask_id_number(v) if v else ""
     app.jinja_env.filters["dt"] = lambda v: v.strftime("%Y-%m-%d %H:%M") if v else ""
+    app.jinja_env.filters["shown"] = lambda v, unit="": shown_value(v, unit or "")

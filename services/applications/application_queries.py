@@ -275,6 +275,14 @@ class AchievementGroup:
     entries: list[AchievementView]
 
 
+def shown_value(value: Any, unit: str = "") -> str:
+    """A field as a reader expects it: a whole number without ".0", a number with its unit (6.0 → 6 千字)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = "" if value is None else str(value)
+    return f"{text} {unit}" if text and unit else text
+
+
 def achievement_views(declaration: Declaration) -> list[AchievementGroup]:
     """The achievements under their 业绩成果配置 items, each field under its template's label."""
     templates = {t["code"]: t for t in template_config()["templates"]}
@@ -286,7 +294,7 @@ def achievement_views(declaration: Declaration) -> list[AchievementGroup]:
                 continue
             spec = templates.get(achievement.template_code, {"name": achievement.template_code, "fields": []})
             values = achievement.fields or {}
-            fields = [(f["label"], values.get(f["name"], "")) for f in spec["fields"]]
+            fields = [(f["label"], shown_value(values.get(f["name"], ""), f.get("unit", ""))) for f in spec["fields"]]
             entries.append(AchievementView(spec["name"], fields, list(achievement.attachments or [])))
         groups.append(AchievementGroup(item.title, entries))
     return groups

@@ -100,3 +100,12 @@ def test_the_trail_names_each_units_role_and_level(client, login, world):
 
     steps = re.findall(r"<tr>\s*<td>\d+</td>\s*<td>([^<]*)</td>", trail)
     assert steps[1:4] == ["申报单位第一级审核", "申报单位第二级审核", "主管部门审核"], steps
+
+
+def test_numbers_show_with_their_unit(client, login, world):
+    declaration = submitted(world)  # 本人完成字数 "5" (thousands of characters)
+    login(world.school_reviewers[0])
+
+    html = client.get(f"/application-review/applications/{declaration.id}").get_data(as_text=True)
+
+    assert re.search(r"本人完成字数</dt>\s*<dd[^>]*>5 千字<", html), html[html.find("本人完成字数"):][:200]
