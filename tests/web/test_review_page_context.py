@@ -109,3 +109,14 @@ def test_numbers_show_with_their_unit(client, login, world):
     html = client.get(f"/application-review/applications/{declaration.id}").get_data(as_text=True)
 
     assert re.search(r"本人完成字数</dt>\s*<dd[^>]*>5 千字<", html), html[html.find("本人完成字数"):][:200]
+
+
+def test_the_page_shows_where_the_declaration_stands_on_its_path(client, login, world):
+    declaration = submitted(world)
+    pass_unit(world, declaration, world.chain.school, publicity_input())
+    login(world.competent_reviewer)
+
+    html = client.get(f"/application-review/applications/{declaration.id}").get_data(as_text=True)
+
+    states = re.findall(r'data-path-step="(\d)" data-state="(\w+)"', html)
+    assert states == [("0", "done"), ("1", "active"), ("2", "waiting"), ("3", "waiting")]
