@@ -66,3 +66,22 @@ document.addEventListener("click", function (event) {
     window.history.back();
   }
 });
+// data-filter-options="<select id>" on a search box: only the options (and their optgroups) matching the words show,
+// so a long list (现职称, ~200 titles grouped by series) is found by typing.
+document.addEventListener("input", function (event) {
+  var box = event.target;
+  if (!box.dataset || !box.dataset.filterOptions) return;
+  var select = document.getElementById(box.dataset.filterOptions);
+  if (!select) return;
+  var words = box.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  select.querySelectorAll("optgroup").forEach(function (group) {
+    var shown = 0;
+    group.querySelectorAll("option").forEach(function (option) {
+      var text = (group.label + " " + option.textContent).toLowerCase();
+      var match = words.every(function (w) { return text.indexOf(w) !== -1; });
+      option.hidden = !match;
+      if (match) shown += 1;
+    });
+    group.hidden = shown === 0;
+  });
+});

@@ -156,3 +156,25 @@ def test_a_refused_school_pass_keeps_the_chosen_files_and_shows_each_error_once(
     text = page.inner_text("body")
     assert text.count("审核意见：必填") == 1 and text.count("公示时间：请填写本单位申报公示的开始和结束日期") == 1
     page.screenshot(path=str(SHOTS / "school_pass_refused.png"), full_page=True)
+
+
+def test_the_current_title_list_is_searchable_by_series_and_name(browser, site):
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{site.url}/applicant/login")
+    page.fill("input[name=account]", "511102198804120020")  # 李雨桐, a demo applicant
+    page.fill("input[name=password]", site.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/applicant/"))
+    page.goto(f"{site.url}/applicant/profile/title")
+    everything = page.locator("#f-title_id option").count()
+
+    page.fill("#f-title-search", "中小学 一级")
+
+    shown = page.evaluate("""[...document.querySelectorAll('#f-title_id option')]
+        .filter(o => !o.hidden && o.value).map(o => o.textContent.trim())""")
+    groups = page.evaluate("""[...document.querySelectorAll('#f-title_id optgroup')]
+        .filter(g => !g.hidden).map(g => g.label)""")
+    assert everything > 100 and shown and all("一级" in text for text in shown)
+    assert groups == ["中小学教师"]
+    page.screenshot(path=str(SHOTS / "title_search.png"))
