@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from services.workflow import definitions
 from tests.browser.test_modeler import CHROMIUM, live_server, open_newest_in_modeler, page  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
@@ -83,3 +84,17 @@ def test_a_data_confirm_button_asks_and_a_refusal_keeps_the_page(watched, live_s
     assert asked == ["终止后不能恢复，确定终止该实例？"]
     assert re.search(rf"/instances/{instance_id}$", watched.url)
     assert violations(watched) == []
+
+
+@pytest.mark.parametrize("process_id", ["application_review", "unit_review"])
+def test_the_modeler_palette_does_not_cover_the_start_event(watched, live_server, process_id):  # noqa: F811
+    version = live_server.query(lambda: definitions.latest(process_id).version)
+    watched.goto(f"{live_server.url}/process-admin/{process_id}/v{version}/edit")
+    watched.wait_for_selector("body[data-modeler-ready='1']")
+
+    palette = watched.evaluate("document.querySelector('.djs-palette').getBoundingClientRect().right")
+    start = watched.evaluate("""Math.min(...[...document.querySelectorAll('.djs-shape[data-element-id]')]
+        .filter(s => !s.closest('.djs-palette')).map(s => s.getBoundingClientRect().left))""")
+
+    watched.screenshot(path=f"/tmp/walk/modeler_{process_id}.png")
+    assert start > palette

@@ -398,6 +398,23 @@
 
   // ------------------------------------------------------------------ start
 
+  // fit-viewport fills the whole canvas, under the tool palette at its left: the start event hid beneath it.
+  // Shrink and move the diagram so that it starts right of the palette.
+  function clearOfPalette() {
+    const container = document.getElementById("modeler-canvas");
+    const palette = container.querySelector(".djs-palette");
+    if (!palette) return;
+    const margin = palette.getBoundingClientRect().right - container.getBoundingClientRect().left + 16;
+    let box = canvas.viewbox();
+    const width = container.clientWidth;
+    if (box.inner.width * box.scale > width - margin) {
+      canvas.zoom(box.scale * (width - margin - 16) / (box.inner.width * box.scale), {x: width / 2, y: 0});
+      box = canvas.viewbox();
+    }
+    const left = (box.inner.x - box.x) * box.scale;
+    if (left < margin) canvas.scroll({dx: margin - left, dy: 0});
+  }
+
   Promise.all([
     fetch(config.moddle_url, {credentials: "same-origin"}).then((r) => r.json()),
     fetch(config.xml_url, {credentials: "same-origin"}).then((r) => r.text()),
@@ -416,6 +433,7 @@
       }
     });
     canvas.zoom("fit-viewport");
+    clearOfPalette();
     const eventBus = modeler.get("eventBus");
     eventBus.on("selection.changed", (event) => { selected = event.newSelection[0] || null; render(); });
     eventBus.on("elements.changed", (event) => {
