@@ -152,3 +152,11 @@ def pass_unit(world: World, declaration: Declaration, unit: Unit, first: ReviewI
     for n, user in enumerate(world.reviewers[unit.id]):
         data = first if n == 0 and first is not None else ReviewInput("pass", OPINION)
         decide(declaration, user, data)
+
+
+def submitted_declaration(world: World) -> Declaration:
+    """A ready declaration of the world's applicant, submitted now: it waits on the school's first level."""
+    declaration = ready_declaration(world)
+    declarations.submit(world.applicant, declaration, datetime.now())
+    db.session.flush()
+    return declaration

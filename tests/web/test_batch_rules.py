@@ -5,16 +5,20 @@ without its 公示 dates, 公示证明附件 and 单位综合推荐意见; a ref
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Any
 
 import pytest
-from declaration_helpers import OPINION, build_world, open_task, pass_unit, publicity_input, ready_declaration
+from declaration_helpers import (
+    OPINION,
+    build_world,
+    open_task,
+    pass_unit,
+    publicity_input,
+    submitted_declaration,
+)
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Declaration, DeclarationStep, HumanTask
-from services.applications import declarations
 
 
 @pytest.fixture
@@ -22,11 +26,7 @@ def world(make_unit, make_user, make_applicant):
     return build_world(make_unit, make_user, make_applicant)
 
 
-def submitted(world: Any) -> Declaration:
-    declaration = ready_declaration(world)
-    declarations.submit(world.applicant, declaration, datetime.now())
-    db.session.flush()
-    return declaration
+submitted = submitted_declaration
 
 
 def outcome_row(html: str, task_id: int) -> str:

@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
 
 import pytest
-from declaration_helpers import build_world, decide, open_task, pass_unit, publicity_input, ready_declaration
+from declaration_helpers import (
+    build_world,
+    decide,
+    open_task,
+    pass_unit,
+    publicity_input,
+    submitted_declaration,
+)
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Declaration, DeclarationStep
+from app.models import DeclarationStep
 from services.applications import declarations
 from services.applications.application_review import ReviewInput
 
@@ -23,11 +29,7 @@ def world(make_unit, make_user, make_applicant):
     return build_world(make_unit, make_user, make_applicant)
 
 
-def submitted(world: Any) -> Declaration:
-    declaration = ready_declaration(world)
-    declarations.submit(world.applicant, declaration, datetime.now())
-    db.session.flush()
-    return declaration
+submitted = submitted_declaration
 
 
 def test_higher_reviewers_see_the_schools_publicity_files_and_opinion(client, login, world):

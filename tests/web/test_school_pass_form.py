@@ -4,16 +4,14 @@ the chosen files kept as the task's pending attachments across a refused submit.
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, timedelta
 
 import pytest
-from declaration_helpers import PDF, build_world, ready_declaration
+from declaration_helpers import PDF, build_world, submitted_declaration
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Declaration, DeclarationStep
-from services.applications import declarations
+from app.models import DeclarationStep
 
 
 @pytest.fixture
@@ -21,11 +19,7 @@ def world(make_unit, make_user, make_applicant):
     return build_world(make_unit, make_user, make_applicant)
 
 
-def submitted(world: Any) -> Declaration:
-    declaration = ready_declaration(world)
-    declarations.submit(world.applicant, declaration, datetime.now())
-    db.session.flush()
-    return declaration
+submitted = submitted_declaration
 
 
 def test_all_problems_at_once_each_beside_its_field_and_the_files_are_kept(client, login, world):
