@@ -252,7 +252,7 @@ def test_complete_with_each_decision(app, org, decision, next_post, operation):
     ({"opinion": "好"}, "审核结果：必须选择"),
     ({"decision": "pass", "opinion": "长" * 501}, "审核意见：不能超过 500 个字"),
     ({"decision": "approve", "opinion": "好"}, "审核结果：选项无效"),
-    ({"decision": "return", "opinion": "好", "return_to": "环" * 51}, "退回至：不能超过 50 个字"),
+    ({"decision": "return", "opinion": "好", "return_to": "环" * 51}, "退回至：请从列表中选择"),
 ])
 def test_bad_input_answers_400_and_changes_nothing(app, org, data, message):
     instance = start("unit_superior_change", org["hospital"], org["leshan"], "医院变更上级单位")
@@ -608,3 +608,19 @@ def test_the_type_filter_offers_business_types_not_called_processes(client, logi
     page = client.get("/inbox/").get_data(as_text=True)
     assert 'value="application_review"' in page and 'value="unit_review"' not in page
     assert client.get("/inbox/?business_type=unit_review").status_code == 400
+
+
+def test_return_to_is_a_list_on_generic_tasks(app, org):
+    task = open_task_of(start("unit_superior_change", org["hospital"], org["leshan"], "医院变更上级单位"))
+    client = signed_in(app, org["reviewer"])
+
+    page = html(client.get(f"/inbox/tasks/{task.id}"))
+    typed = client.post(f"/inbox/tasks/{task.id}", data={"decision": "return", "opinion": "请补充",
+                                                        "return_to": "随便写的环节"})
+
+    field = page[page.index('data-field="return_to"'):]
+    assert '<select class="form-select ' in field[:400] and 'name="return_to"' in field[:400]
+    assert 'type="text"' not in field[:field.index("</div>")]
+    assert typed.status_code == 400 and "退回至：请从列表中选择" in html(typed)
+    assert client.post(f"/inbox/tasks/{task.id}", data={"decision": "return", "opinion": "请补充",
+                                                        "return_to": ""}).status_code == 302

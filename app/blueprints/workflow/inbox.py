@@ -185,6 +185,7 @@ def _render_task(detail: inbox.TaskDetail, errors: dict[str, list[str]] | None =
         trail=detail.trail,
         errors=errors or {}, error=error, values=values or {}, mark=mark,
         opinions=opinions.list_opinions(current_user), action_labels=instances.ACTION_LABELS,
+        return_target_label=f"提交单位（{detail.unit.name if detail.unit else '申请人'}）修改后重新提交",
         decision_options=[(c.value, c.label) for c in decision.choices] if decision else [],
     ), status
 
@@ -216,7 +217,11 @@ def complete(task_id: int) -> Any:
     form = forms.load_form(task.form_key)
     try:
         uploads = _checked_uploads(form)
-        instances.complete_posted_task(current_user, task.id, _posted_data(form, uploads))
+        data = _posted_data(form, uploads)
+        if data.get("return_to") and not own_page:
+            # A generic review returns to its submitter only: 退回至 lists that one target (value "").
+            raise InvalidInput("退回至：请从列表中选择", field="return_to")
+        instances.complete_posted_task(current_user, task.id, data)
         for checked, content in uploads.values():
             file_store.store(checked, content)
     except Conflict as exc:
