@@ -1,7 +1,7 @@
 """待办事项 (S 1.2.1; FEATURES P2, B5, M1): 待办 / 已办, the task page, batch review, 常用意见, 查看经办流程.
 
 Contract other areas rely on: `POST /inbox/tasks/<id>` with `decision` (pass/return/reject), `opinion` and
-optional `return_to` completes the task and answers 302 to /inbox/; bad input 400 (the page again, with the
+optional `return_to` (empty on generic tasks: they return to their submitter) completes the task and answers 302 to /inbox/; bad input 400 (the page again, with the
 messages beside the fields), not a candidate 403, unknown id 404, already handled 409 naming who handled it.
 
 Business records are shown beside the form by the area that owns them: it calls `register_record_view` with a
