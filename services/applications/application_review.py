@@ -34,7 +34,7 @@ from services.committees.committees import is_active_committee
 from services.common import audit_log, file_store
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.reference import workdays
-from services.workflow import instances
+from services.workflow import diagrams, instances
 from services.workflow.forms import FieldDefinition
 from services.workflow.scripting import WHITELIST, FunctionRegistry
 
@@ -168,6 +168,17 @@ def arrivals_of(declaration_ids: list[int]) -> dict[int, str]:
     rows = db.session.execute(select(DeclarationStep.declaration_id, DeclarationStep.arrival).where(
         DeclarationStep.declaration_id.in_(declaration_ids), DeclarationStep.status == "pending"))
     return {declaration_id: arrival for declaration_id, arrival in rows}
+
+
+def diagram_of(declaration: Declaration) -> tuple[str, str]:
+    """The declaration's process diagram (BPMN XML) and the element to mark where it stands ("" once finished)."""
+    instance = instances.instance_for(BUSINESS_TYPE, declaration.id)
+    if instance is None:
+        raise NotFound("该申报尚未进入审核流程")
+    open_task = db.session.scalar(select(HumanTask.bpmn_id).where(
+        HumanTask.instance_id == instance.id, HumanTask.status == "open").limit(1))
+    mark = diagrams.current_element(instance.definition, open_task).element_id if open_task else ""
+    return instance.definition.xml, mark
 
 
 LEVEL_NUMERALS = "一二三四五六七八九十"

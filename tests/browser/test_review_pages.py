@@ -133,6 +133,10 @@ def test_a_returned_declaration_comes_back_with_its_reason_in_a_banner(browser, 
     top = page.evaluate("document.querySelector('[data-testid=return-banner]').getBoundingClientRect().top")
     assert top < page.evaluate("document.querySelector('[data-testid=declaration]').getBoundingClientRect().top")
     page.screenshot(path=str(SHOTS / "return_banner.png"), full_page=False)
+    # The process diagram renders under the CSP with the current step (单位审核) marked.
+    page.wait_for_selector('#diagram .djs-element.task-current[data-element-id="review_by_unit"]')
+    page.locator("#diagram").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "review_diagram.png"))
 
 
 def test_a_refused_school_pass_keeps_the_chosen_files_and_shows_each_error_once(browser, site, tmp_path):

@@ -122,3 +122,17 @@ def test_the_page_shows_where_the_declaration_stands_on_its_path(client, login, 
 
     states = re.findall(r'data-path-step="(\d)" data-state="(\w+)"', html)
     assert states == [("0", "done"), ("1", "active"), ("2", "waiting"), ("3", "waiting")]
+
+
+def test_the_review_page_has_the_process_diagram_with_the_current_step_marked(client, login, world, make_user):
+    declaration = submitted(world)
+    login(world.school_reviewers[0])
+
+    html = client.get(f"/application-review/applications/{declaration.id}").get_data(as_text=True)
+    xml = client.get(f"/application-review/applications/{declaration.id}/diagram.xml")
+
+    assert 'data-testid="diagram"' in html and 'data-mark="review_by_unit"' in html  # the 单位审核 call activity
+    assert xml.status_code == 200 and b"application_review" in xml.data
+    client.post("/logout")
+    login(make_user(world.chain.other_school, permissions=["application.review"], name="别校"))
+    assert client.get(f"/application-review/applications/{declaration.id}/diagram.xml").status_code == 404

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.auth import permission_required
@@ -138,12 +138,20 @@ def _render_review(declaration: Declaration, qualifying: bool, error: ServiceErr
         decided_steps=application_review.decided_steps(declaration),
         return_behind=application_review.return_behind(declaration, row),
         path_names={str(i): f"{e['role']}：{e['name']}" for i, e in enumerate(declaration.path)},
+        diagram_mark=_diagram_mark(declaration),
         trail=trail, step_names=application_review.trail_step_names(declaration, trail),
         action_labels=instances.ACTION_LABELS, list_url=_list_url(declaration, qualifying),
         # Each message once: beside its field, or (no field) in the form's own box; never also in the base alert.
         errors=error.errors if error else {}, form_error=error.message if error else "", values=values or {},
         **_declaration_context(declaration, can_download=True),
     ), error.status if error else 200
+
+
+def _diagram_mark(declaration: Declaration) -> str:
+    try:
+        return application_review.diagram_of(declaration)[1]
+    except NotFound:
+        return ""
 
 
 def _declaration_context(declaration: Declaration, can_download: bool) -> dict[str, Any]:
@@ -233,6 +241,13 @@ def qualification_review(reviewed_id: int) -> Any:
     if request.method == "POST":
         return _decide(reviewed_id, qualifying=True)
     return _render_review(application_review.load_for_unit(current_user, reviewed_id), qualifying=True)
+
+
+@bp.route("/applications/<int:reviewed_id>/diagram.xml")
+@login_required  # units the declaration reached, as for its files
+def diagram(reviewed_id: int) -> Any:
+    xml, _mark = application_review.diagram_of(application_review.load_for_unit(current_user, reviewed_id))
+    return Response(xml, mimetype="application/xml")
 
 
 @bp.route("/applications/<int:reviewed_id>/files/<reviewed_sha256>")
