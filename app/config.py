@@ -43,6 +43,8 @@ def build_config(instance_path: Path, overrides: dict[str, object] | None = None
         "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "30")),
         "SESSION_MAX_HOURS": int(os.environ.get("SESSION_MAX_HOURS", "8")),
         "PAGE_SIZE": 20,
+        # An export of more rows than this runs as a background job instead of inside the request.
+        "EXPORT_INLINE_ROWS": int(os.environ.get("EXPORT_INLINE_ROWS", "3000")),
         # Background jobs (services/jobs): the embedded broker is kombu's SQLAlchemy transport on SQLite files in
         # instance/; production sets Redis or RabbitMQ (README, "Production").
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL")

@@ -79,6 +79,18 @@ def xlsx_response(content: bytes, filename: str) -> Response:
     return response
 
 
+def export_job(kind: str, title: str, params: dict[str, Any]) -> Response:
+    """An export too large for a request (more than EXPORT_INLINE_ROWS rows) runs as a background job; the person
+    goes to its page, which shows the progress and then offers the file."""
+    from flask import flash, redirect, url_for
+
+    from services.jobs import start_job
+
+    job = start_job(current_user, kind, title, params)
+    flash("数据较多，已转为后台任务导出：完成后在本页下载（也可在“我的任务”中查看）", "info")
+    return redirect(url_for("jobs.detail", job_id=job.id))
+
+
 def date_input(raw: str | None, name: str, label: str) -> date | None:
     """A YYYY-MM-DD form or query value, None when blank; anything else is a 400 naming the field."""
     raw = (raw or "").strip()

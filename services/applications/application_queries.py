@@ -45,7 +45,8 @@ from services.applications.review_paths import ROLE_COMMITTEE
 from services.authz import access
 from services.common import audit_log
 from services.common.errors import InvalidInput, NotFound
-from services.common.excel.export import write_table
+from services.common.excel.export import XLSX_MIMETYPE, write_table
+from services.jobs import JobContext, job_kind
 from services.reference.validation import mask_id_number
 from services.workflow import instances
 
@@ -314,6 +315,25 @@ def _dt(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else ""
 
 
+def count_unit_list(actor: User, scope: str, tab: str, filters: Filters) -> int:
+    return db.session.scalar(select(func.count()).select_from(
+        unit_list(actor, scope, tab, filters).order_by(None).subquery())) or 0
+
+
+@job_kind("applications.export_steps", "导出申报审核列表")
+def _export_steps_job(ctx: JobContext, params: dict[str, Any]) -> None:
+    actor = ctx.actor
+    if actor is None:
+        raise NotFound("导出人不存在")
+    filters, scope, tab = Filters.parse(params["filters"]), str(params["scope"]), unit_tab(str(params["tab"]))
+    steps = list(db.session.scalars(unit_list(actor, scope, tab, filters)).unique())
+    ctx.report_progress(0, len(steps))
+    content = export_steps(actor, str(params["title"]), steps, filters)
+    ctx.report_progress(len(steps), len(steps))
+    ctx.attach_file(str(params["filename"]), content, XLSX_MIMETYPE)
+    ctx.summary = f"已导出 {len(steps)} 条"
+
+
 def export_steps(actor: User, title: str, steps: Sequence[DeclarationStep], filters: Filters) -> bytes:
     """导出 of the list shown (one tab of a review page), audited."""
     names = series_names()
@@ -356,17 +376,44 @@ QUERY_HEADERS = ("序号", "姓名", "身份证号", "工作单位", "年度", "
                  "评审活动", "提交时间", "状态", "当前审核单位")
 
 
-def export_query(actor: User, filters: Filters) -> bytes:
+def count_query(actor: User, filters: Filters) -> int:
+    """How many rows 申报人员信息查询 lists (an export of more than EXPORT_INLINE_ROWS runs as a job)."""
+    return db.session.scalar(select(func.count()).select_from(
+        _filtered(_queryable(actor), filters).order_by(None).subquery())) or 0
+
+
+def export_query(actor: User, filters: Filters, progress: Any = None) -> bytes:
+    """数据导出 of 申报人员信息查询, audited; `progress(done, total)` every 500 rows when given."""
     names = series_names()
     rows = []
-    for n, d in enumerate(db.session.scalars(query_declarations(actor, filters)), start=1):
+    stmt = query_declarations(actor, filters).options(
+        selectinload(Declaration.applicant), selectinload(Declaration.level), selectinload(Declaration.specialty),
+        selectinload(Declaration.activity))
+    for n, d in enumerate(db.session.scalars(stmt), start=1):
         rows.append((n, d.applicant.name, mask_id_number(d.applicant.id_number), d.unit.name, d.year,
                      d.evaluation_method_label, names.get(d.series_code, d.series_code), d.level.name,
                      d.specialty.name if d.specialty else "", d.committee.name, d.activity.name, _dt(d.submitted_at),
                      d.status_label, d.current_unit.name if d.current_unit else ""))
+        if progress is not None and n % 500 == 0:
+            progress(n, 0)
     audit_log.record(actor, "declaration.export", f"导出申报人员信息 {len(rows)} 条", "declaration", "",
                      detail={"filters": filters.as_args()})
     return write_table("申报人员信息", QUERY_HEADERS, rows)
+
+
+@job_kind("applications.export_query", "导出申报人员信息")
+def _export_query_job(ctx: JobContext, params: dict[str, Any]) -> None:
+    actor = ctx.actor
+    if actor is None:
+        raise NotFound("导出人不存在")
+    total = int(params.get("count", 0))
+
+    def progress(done: int, _: int) -> None:
+        ctx.report_progress(done, total)
+
+    content = export_query(actor, Filters.parse(params["filters"]), progress)
+    ctx.attach_file(str(params["filename"]), content, XLSX_MIMETYPE)
+    ctx.summary = f"已导出申报人员信息 {total} 条"
 
 
 @dataclass(frozen=True)

@@ -354,6 +354,26 @@ def test_unit_list_export_and_filters(client, sign_in, world):
     assert export.status_code == 200 and export.mimetype.endswith("spreadsheetml.sheet")
 
 
+def test_large_exports_run_as_jobs_whose_page_offers_the_file(app, client, sign_in, world, monkeypatch, make_user):
+    declaration = submitted(world)
+    monkeypatch.setitem(app.config, "EXPORT_INLINE_ROWS", 0)
+    sign_in(world.school_reviewers[0])
+    response = client.get("/application-review/own/export?tab=first&name=王")
+    assert response.status_code == 302 and "/jobs/" in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "已完成" in page and "已导出 1 条" in page and "下载结果文件" in page
+    file = client.get(response.headers["Location"] + "/file")
+    assert file.status_code == 200 and file.data.startswith(b"PK")
+    from python_calamine import CalamineWorkbook
+
+    rows = CalamineWorkbook.from_filelike(io.BytesIO(file.data)).get_sheet_by_index(0).to_python()
+    assert len(rows) == 2 and rows[1][1] == declaration.applicant.name
+    sign_in(make_user(world.chain.city, permissions=["application.query"], name="人社局查询"))
+    query = client.get("/application-review/query/export?name=王")
+    assert query.status_code == 302 and "已导出申报人员信息 1 条" in client.get(query.headers["Location"]).get_data(
+        as_text=True)
+
+
 def test_stats_count_submitted_received_and_accepted(client, sign_in, world, make_user):
     declaration = submitted(world)
     sign_in(make_user(world.chain.competent, permissions=["application.stats"], name="教育局统计"))

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.auth import permission_required
 from app.blueprints.workflow.inbox import register_list_marks, register_record_view, register_task_page
 from app.extensions import db
 from app.models import Declaration, HumanTask, ProcessInstance
-from app.web import date_input, paginate, send_stored, xlsx_response
+from app.web import date_input, export_job, paginate, send_stored, xlsx_response
 from services.applications import application_queries, application_review, declarations
 from services.applications.application_queries import Filters
 from services.applications.application_review import ReviewInput
@@ -52,6 +52,12 @@ def _unit_page(scope: str) -> Any:
 
 def _unit_export(scope: str) -> Any:
     filters, tab = Filters.parse(request.args), application_queries.unit_tab(request.args.get("tab") or "first")
+    count = application_queries.count_unit_list(current_user, scope, tab, filters)
+    if count > current_app.config["EXPORT_INLINE_ROWS"]:
+        title = f"{application_queries.SCOPES[scope]}_{application_queries.UNIT_TABS[tab]}"
+        return export_job("applications.export_steps", f"导出{title} {count} 条",
+                          {"filters": filters.as_args(), "scope": scope, "tab": tab, "title": title,
+                           "filename": f"{title}_{date.today():%Y%m%d}.xlsx"})
     steps = list(db.session.scalars(application_queries.unit_list(current_user, scope, tab, filters)).unique())
     title = f"{application_queries.SCOPES[scope]}_{application_queries.UNIT_TABS[tab]}"
     content = application_queries.export_steps(current_user, title, steps, filters)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.auth import permission_required
@@ -14,7 +14,7 @@ from app.blueprints.applications.application_review import _declaration_context,
 from app.extensions import db
 from app.models import Declaration
 from app.models.declaration import EVALUATION_METHOD_LABELS
-from app.web import paginate, xlsx_response
+from app.web import export_job, paginate, xlsx_response
 from services.applications import application_queries, application_review, evaluation_changes
 from services.applications.application_queries import Filters
 from services.common.errors import Conflict, InvalidInput, ServiceError
@@ -89,9 +89,15 @@ def query() -> Any:
 @bp.route("/query/export")
 @permission_required(application_queries.QUERY_PERMISSION)
 def query_export() -> Any:
-    content = application_queries.export_query(current_user, Filters.parse(request.args))
+    filters = Filters.parse(request.args)
+    filename = f"申报人员信息_{date.today():%Y%m%d}.xlsx"
+    count = application_queries.count_query(current_user, filters)
+    if count > current_app.config["EXPORT_INLINE_ROWS"]:
+        return export_job("applications.export_query", f"导出申报人员信息 {count} 条",
+                          {"filters": filters.as_args(), "filename": filename, "count": count})
+    content = application_queries.export_query(current_user, filters)
     db.session.commit()  # the export is on the audit log
-    return xlsx_response(content, f"申报人员信息_{date.today():%Y%m%d}.xlsx")
+    return xlsx_response(content, filename)
 
 
 @bp.route("/query/<int:reviewed_id>")

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 
 import xlsxwriter
 
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
