@@ -336,6 +336,11 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/application-review/qualification/<int:reviewed_id>": {
         "GET": Entry("application.qualify", {**OWN_UNIT, "platform_admin": NOT_FOUND}),
         "POST": Entry("application.qualify", {**OWN_UNIT, "member_with": FORBIDDEN, "platform_admin": NOT_FOUND})},
+    # The world's declaration was written without a process instance, so even its units get 404 (no diagram);
+    # what matters here is that nobody outside is let through and nothing answers 500.
+    "/application-review/applications/<int:reviewed_id>/diagram.xml": {"GET": Entry("home.view", expect(
+        signed_out=LOGIN, member_with=NOT_FOUND, member_without=NOT_FOUND, superior_admin=NOT_FOUND,
+        unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND))},
     "/application-review/applications/<int:reviewed_id>/files/<reviewed_sha256>": {"GET": Entry("home.view", expect(
         signed_out=LOGIN, member_with=OK, member_without=OK, superior_admin=NOT_FOUND, unrelated_admin=NOT_FOUND,
         platform_admin=NOT_FOUND))},
