@@ -198,13 +198,16 @@ def run_job(job_id: int) -> bool:
         return False
     job = db.session.get(Job, job_id)
     assert job is not None
-    ctx = JobContext(job, me)
-    kind = _KINDS.get(job.kind)
+    ctx, kind_name = JobContext(job, me), job.kind
+    kind = _KINDS.get(kind_name)
+    # End the read transaction now: on SQLite a snapshot held through the job's work cannot be upgraded to the
+    # final write once another worker has committed ("database is locked"); the work starts its own.
+    db.session.commit()
     state, error = "done", ""
     try:
         if kind is None:
-            raise InvalidInput(f"未知的任务类型：{job.kind}")
-        kind.run(ctx, dict(job.params or {}))
+            raise InvalidInput(f"未知的任务类型：{kind_name}")
+        kind.run(ctx, dict(ctx.params))
     except JobCancelled:
         db.session.rollback()
         state = "cancelled"
@@ -216,7 +219,7 @@ def run_job(job_id: int) -> bool:
         state, error = "failed", exc.message
     except Exception as exc:
         db.session.rollback()
-        log.exception("job %s (%s) failed", job_id, job.kind)
+        log.exception("job %s (%s) failed", job_id, kind_name)
         state, error = "failed", (f"任务执行出错（{type(exc).__name__}），已记录日志。可点击“重试”继续，"
                                   "已处理的条目不会重复处理。")
     values: dict[Any, Any] = {Job.state: state, Job.finished_at: datetime.now(), Job.error: error}
