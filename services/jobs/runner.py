@@ -15,6 +15,7 @@ Rules owned here:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -30,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import Job, JobItem, User
 from services.common import audit_log
-from services.common.errors import Conflict, Forbidden, InvalidInput, ServiceError
+from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from services.common.file_store import StoredFile, store
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class JobContext:
         self.worker = worker
         self.summary = ""
         self.result: dict[str, Any] | None = None
-        self._file: tuple[StoredFile, str] | None = None
+        self.result_file: tuple[StoredFile, str] | None = None  # (stored file, mimetype), set by attach_file
 
     @property
     def actor(self) -> User | None:
@@ -137,11 +138,9 @@ class JobContext:
             processed.add(key)
 
     def attach_file(self, filename: str, content: bytes, mimetype: str) -> None:
-        import hashlib
-
         checked = StoredFile(hashlib.sha256(content).hexdigest(), filename, len(content), mimetype)
         store(checked, content)
-        self._file = (checked, mimetype)
+        self.result_file = (checked, mimetype)
 
     def _touch(self, values: dict[Any, Any]) -> None:
         """Heartbeat (and `values`) in one statement that also says whether to stop."""
@@ -225,8 +224,8 @@ def run_job(job_id: int) -> bool:
     values: dict[Any, Any] = {Job.state: state, Job.finished_at: datetime.now(), Job.error: error}
     if state == "done":
         values.update({Job.summary: ctx.summary, Job.result: ctx.result})
-        if ctx._file:
-            checked, mimetype = ctx._file
+        if ctx.result_file:
+            checked, mimetype = ctx.result_file
             values.update({Job.result_sha256: checked.sha256, Job.result_filename: checked.filename,
                            Job.result_mimetype: mimetype})
     db.session.execute(update(Job).where(Job.id == job_id, Job.worker == me).values(values))
@@ -238,8 +237,6 @@ def load_job(actor: User, job_id: int) -> Job:
     """A job its starter (or the platform administrator) may see."""
     job = db.session.get(Job, job_id)
     if job is None or not (job.started_by_id == actor.id or actor.is_platform_admin):
-        from services.common.errors import NotFound
-
         raise NotFound("任务不存在")
     return job
 
