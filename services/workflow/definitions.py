@@ -155,6 +155,16 @@ def load_version(process_id: str, version: int) -> ProcessDefinition:
     return definition
 
 
+def process_names() -> dict[str, str]:
+    """Each deployed process id with the name of its newest version, ordered by name (filters and pickers)."""
+    newest = select(ProcessDefinition.process_id, func.max(ProcessDefinition.version).label("version")) \
+        .group_by(ProcessDefinition.process_id).subquery()
+    rows = db.session.execute(select(ProcessDefinition.process_id, ProcessDefinition.name).join(
+        newest, (newest.c.process_id == ProcessDefinition.process_id) & (newest.c.version == ProcessDefinition.version))
+        .order_by(ProcessDefinition.name))
+    return {process_id: name for process_id, name in rows}
+
+
 def list_versions() -> dict[str, list[VersionSummary]]:
     """Every process with its versions (newest first), who deployed each and its instances by status."""
     definitions = list(db.session.scalars(select(ProcessDefinition).order_by(

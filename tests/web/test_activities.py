@@ -130,9 +130,11 @@ def test_the_whole_publication_return_resubmit_pass_and_the_public_page(client, 
     activity = db.session.get(ReviewActivity, activity.id)
     assert activity.status == "pending"
     assert client.post(f"/activities/{activity.id}/edit", data=activity_form(committee.id)).status_code == 409
-    # Awaiting review it cannot change: its configuration reads as a view, no blank rows to fill in.
+    # Awaiting review it cannot change: its configuration reads as plain text, no inputs and no blank rows.
     page = client.get(f"/activities/{activity.id}").get_data(as_text=True)
-    assert page.count('data-testid="read-only-config"') == 3 and 'name="achievements-2-title"' not in page
+    assert page.count('data-testid="read-only-config"') == 3
+    assert not any(f'name="{section}-' in page for section in ("achievements", "exceptional", "materials"))
+    assert "<textarea" not in page and "disabled" not in page
     decide(client, login, activity, tree.activity_reviewers[0], "pass")
     decide(client, login, activity, tree.activity_reviewers[1], "return")
     fresh_request()

@@ -148,7 +148,7 @@ def instance_list() -> Any:
         unit=request.args.get("unit", "").strip()[:50], date_from=_date_arg("date_from"),
         date_to=_date_arg("date_to"))
     return render_template("process_admin/instances.html", pagination=paginate(console.search_instances(filters)),
-                           filters=filters, processes=sorted(definitions.list_versions()),
+                           filters=filters, processes=definitions.process_names(),
                            statuses=console.STATUS_LABELS)
 
 
