@@ -262,7 +262,6 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/experts/<int:committee_id>/submit": {"POST": Entry("expert.manage", OWN_UNIT)},
     "/experts/<int:committee_id>/import/template": {"GET": Entry("expert.manage", OWN_UNIT)},
     "/experts/<int:committee_id>/import": both("expert.manage", OWN_UNIT),
-    "/experts/<int:committee_id>/import/failures": {"GET": Entry("expert.manage", OWN_UNIT, "token={import_token}")},
     "/experts/<int:committee_id>/import/confirm": {"POST": Entry("expert.manage", OWN_UNIT)},
     "/experts/reviews": {"GET": Entry("expert.review", HOLDER)},
     "/experts/reviews/<int:committee_id>": {"GET": Entry("expert.review", FILING_REVIEWERS)},

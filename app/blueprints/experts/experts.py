@@ -196,19 +196,9 @@ def import_upload(committee_id: int) -> Any:
         job = load_job(current_user, int(request.args["job"]))
         if job.kind != "experts.import_check" or (job.params or {}).get("committee_id") != committee.id:
             abort(404)
-    elif request.args.get("token"):
-        report = expert_import.load_pending(current_user, committee, request.args["token"])
     if job is not None and job.state == "done" and job.result:
         report = expert_import.report_from_result(job.result)
     return render_template("experts/import.html", committee=committee, report=report, job=job, errors={})
-
-
-@bp.route("/<int:committee_id>/import/failures")
-@permission_required("expert.manage")
-def import_failures(committee_id: int) -> Any:
-    committee, _ = experts.load_committee(current_user, committee_id)
-    report = expert_import.load_pending(current_user, committee, request.args.get("token", ""))
-    return xlsx_response(expert_import.failures_xlsx(report), "专家导入失败数据.xlsx")
 
 
 @bp.route("/<int:committee_id>/import/confirm", methods=["POST"])
