@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from services.workflow import definitions
-from tests.browser.test_modeler import CHROMIUM, live_server, open_newest_in_modeler, page  # noqa: F401
+from tests.browser.live import needs_chromium
+from tests.browser.test_modeler import live_server, open_newest_in_modeler, page  # noqa: F401
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 # Every violation the page reports, kept where the test can read it.
 WATCH = """window.__csp = []; document.addEventListener("securitypolicyviolation",

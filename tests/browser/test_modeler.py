@@ -1,32 +1,26 @@
 """The browser modeler end to end (FEATURES P4): Playwright drives Debian's Chromium against a live server.
 
-The server runs in a thread on a free 127.0.0.1 port over its own SQLite database, built by the real
-migrations, whose commits persist (the page and the test talk to the same database).
+The live server and the signed-in page come from tests/browser/live.py.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from app import create_app
 from app.extensions import db
 from app.models import HumanTask, ProcessInstance, Unit, User
 from services.org.accounts import hash_password
-from services.reference import reference_data
 from services.workflow import definitions, instances
-from tests.conftest import PASSWORD, ROOT, region_id, valid_credit_code
+from tests.browser.live import browser_app, chromium, needs_chromium, serving, sign_in
+from tests.conftest import PASSWORD, region_id, valid_credit_code
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 PROCESS = "browser_demo"
 NS = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
       'xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" '
@@ -96,17 +90,7 @@ class LiveServer:
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    tmp_dir = tmp_path_factory.mktemp("browser")
-    app = create_app({"SECRET_KEY": "browser-test", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_dir / 'browser.db'}",
-                      "SQLALCHEMY_ENGINE_OPTIONS": {}, "UPLOAD_FOLDER": str(tmp_dir / "uploads")},
-                     instance_path=str(tmp_dir))
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        upgrade()
-        reference_data.load_all(ROOT / "admin_config")
-        definitions.deploy_directory()
+    def prepare() -> int:
         province = Unit(name="四川省人力资源和社会保障厅", credit_code=valid_credit_code("11"), unit_type_code="hr",
                         nature_code="organ", region_id=region_id("510000B"), phone="028-86000000", depth=0)
         db.session.add(province)
@@ -117,38 +101,18 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         db.session.add(admin)
         db.session.flush()
         definitions.deploy_upload(admin, DIAGRAM)
-        db.session.commit()
-        unit_id = province.id
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(app, f"http://127.0.0.1:{server.server_port}", "flowadmin", unit_id)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.engine.dispose()
+        return province.id
+
+    unit_ids: list[int] = []
+    app = browser_app(tmp_path_factory.mktemp("browser"), lambda: unit_ids.append(prepare()))
+    with serving(app) as url:
+        yield LiveServer(app, url, "flowadmin", unit_ids[0])
 
 
 @pytest.fixture
 def page(live_server: LiveServer) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        page.goto(f"{live_server.url}/login")
-        page.fill("#username", live_server.admin_username)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(re.compile(r"/$"))
-        try:
-            yield page
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield sign_in(browser, live_server.url, live_server.admin_username, PASSWORD)
 
 
 def open_newest_in_modeler(page: Any, live_server: LiveServer) -> None:

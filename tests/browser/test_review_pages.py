@@ -4,7 +4,6 @@ beside wide pages, and a returned declaration comes back to the unit with its é€
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -12,19 +11,15 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from app import create_app
 from app.extensions import db
 from app.models import Applicant, Declaration
 from services.applications import declarations
 from services.demo import organisation as demo
-from services.reference import reference_data
-from services.workflow import definitions
+from tests.browser.live import browser_app, chromium, needs_chromium, serving, sign_in
 from tests.conftest import ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 SHOTS = Path("/tmp/walk")
 
 
@@ -39,52 +34,19 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    tmp_dir = tmp_path_factory.mktemp("review-pages")
-    app = create_app({"SECRET_KEY": "browser-test", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_dir / 'demo.db'}",
-                      "SQLALCHEMY_ENGINE_OPTIONS": {}, "UPLOAD_FOLDER": str(tmp_dir / "uploads")},
-                     instance_path=str(tmp_dir))
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        upgrade()
-        reference_data.load_all(ROOT / "admin_config")
-        definitions.deploy_directory()
-        demo.seed_demo(ROOT / "admin_config")
-        db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Site(app, f"http://127.0.0.1:{server.server_port}", demo.demo_password(ROOT / "admin_config"))
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.engine.dispose()
+    app = browser_app(tmp_path_factory.mktemp("review-pages"), lambda: demo.seed_demo(ROOT / "admin_config"))
+    with serving(app) as url:
+        yield Site(app, url, demo.demo_password(ROOT / "admin_config"))
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 def signed_in(browser: Any, site: Site, username: str, width: int = 1400) -> Any:
-    page = browser.new_context(viewport={"width": width, "height": 1000}).new_page()
-    page.set_default_timeout(20_000)
-    page.goto(f"{site.url}/login")
-    page.fill("#username", username)
-    page.fill("#password", site.password)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
-    return page
+    return sign_in(browser, site.url, username, site.password, width=width, height=1000)
 
 
 def declaration_of(site: Site, name: str) -> int:

@@ -1,0 +1,83 @@
+"""What the browser tests share: Debian's Chromium, an app over its own SQLite database built by the real
+migrations (its commits persist: the page and the test talk to the same database), a live server for it in a
+thread on a free 127.0.0.1 port, and a page signed in through the real form."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.extensions import db
+from services.reference import reference_data
+from services.workflow import definitions
+from tests.conftest import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+
+
+def browser_app(tmp_dir: Path, prepare: Callable[[], Any] | None = None) -> Flask:
+    """The app on tmp_dir/browser.db, migrated, with the reference data and the diagrams deployed; `prepare`
+    runs inside its app context before the commit."""
+    app = create_app({"SECRET_KEY": "browser-test", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_dir / 'browser.db'}",
+                      "SQLALCHEMY_ENGINE_OPTIONS": {}, "UPLOAD_FOLDER": str(tmp_dir / "uploads")},
+                     instance_path=str(tmp_dir))
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        reference_data.load_all(ROOT / "admin_config")
+        definitions.deploy_directory()
+        if prepare is not None:
+            prepare()
+        db.session.commit()
+    return app
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """The app served in a thread; yields its base URL and stops it (and its connections) afterwards."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def sign_in(browser: Any, url: str, username: str, password: str, width: int = 1400, height: int = 900) -> Any:
+    """A new page in its own browser context, signed in as `username` through /login."""
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{url}/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+    return page
