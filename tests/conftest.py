@@ -16,6 +16,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from declaration_helpers import (
+    world,  # noqa: F401  (the 申报 review world; a module may define its own `world`)
+)
 from flask import Flask
 from flask.testing import FlaskClient
 from helpers import PASSWORD, region_id, serial, valid_credit_code, valid_id_number  # noqa: F401

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import pytest
 from review_path_helpers import LEVEL, Chain, build_chain, configure_chain
 
 from app.extensions import db
@@ -86,6 +87,12 @@ def complete_profile(applicant: Applicant) -> None:
 def set_levels(admin: User, unit: Unit, reviewers: list[User]) -> None:
     audit_chain.save_levels(admin, unit, application_review.AUDIT_ITEM,
                             [{"name": f"第{n}级", "user_ids": [u.id]} for n, u in enumerate(reviewers, 1)])
+
+
+@pytest.fixture
+def world(make_unit: Any, make_user: Any, make_applicant: Any) -> World:
+    """The review world as a fixture, offered to every test by tests/conftest.py."""
+    return build_world(make_unit, make_user, make_applicant)
 
 
 def build_world(make_unit: Any, make_user: Any, make_applicant: Any) -> World:

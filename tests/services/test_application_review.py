@@ -8,7 +8,6 @@ import pytest
 from declaration_helpers import (
     OPINION,
     PDF,
-    build_world,
     decide,
     open_task,
     pass_unit,
@@ -25,11 +24,6 @@ from services.applications.application_review import ReviewInput
 from services.common import file_store
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.workflow import instances
-
-
-@pytest.fixture
-def world(make_unit, make_user, make_applicant):
-    return build_world(make_unit, make_user, make_applicant)
 
 
 def submitted(world):

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from declaration_helpers import build_world, ready_declaration
+from declaration_helpers import ready_declaration
 from review_path_helpers import LEVEL
 from sqlalchemy import select
 
@@ -16,11 +16,6 @@ from app.extensions import db
 from app.models import ActivityExceptionalCondition, ActivityLevel, Title
 from services.applications import declarations, eligibility
 from services.common.errors import Conflict, InvalidInput
-
-
-@pytest.fixture
-def world(make_unit, make_user, make_applicant):
-    return build_world(make_unit, make_user, make_applicant)
 
 
 def title(series: str, name: str) -> Title:

@@ -13,7 +13,6 @@ import pytest
 from declaration_helpers import (
     OPINION,
     PDF,
-    build_world,
     complete_profile,
     pass_unit,
     publicity_input,
@@ -27,11 +26,6 @@ from app.extensions import db
 from app.models import ActivityExceptionalCondition, AuditLog, Declaration, DeclarationStep, HumanTask, User
 from services.applications import application_review, declarations
 from services.applications.application_review import ReviewInput
-
-
-@pytest.fixture
-def world(make_unit, make_user, make_applicant):
-    return build_world(make_unit, make_user, make_applicant)
 
 
 @pytest.fixture

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from declaration_helpers import (
     OPINION,
-    build_world,
     open_task,
     pass_unit,
     publicity_input,
@@ -19,12 +17,6 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Declaration, DeclarationStep, HumanTask
-
-
-@pytest.fixture
-def world(make_unit, make_user, make_applicant):
-    return build_world(make_unit, make_user, make_applicant)
-
 
 submitted = submitted_declaration
 

@@ -11,18 +11,12 @@ import io
 from datetime import date, timedelta
 from typing import Any
 
-import pytest
-from declaration_helpers import OPINION, PDF, build_world
+from declaration_helpers import OPINION, PDF
 from review_path_helpers import LEVEL
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Declaration, User
-
-
-@pytest.fixture
-def world(make_unit, make_user, make_applicant):
-    return build_world(make_unit, make_user, make_applicant)
 
 
 def ok(response: Any) -> Any:

@@ -7,9 +7,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-import pytest
 from declaration_helpers import (
-    build_world,
     decide,
     open_task,
     pass_unit,
@@ -22,12 +20,6 @@ from app.extensions import db
 from app.models import DeclarationStep
 from services.applications import declarations
 from services.applications.application_review import ReviewInput
-
-
-@pytest.fixture
-def world(make_unit, make_user, make_applicant):
-    return build_world(make_unit, make_user, make_applicant)
-
 
 submitted = submitted_declaration
 

@@ -6,18 +6,11 @@ from __future__ import annotations
 import io
 from datetime import date, timedelta
 
-import pytest
-from declaration_helpers import PDF, build_world, submitted_declaration
+from declaration_helpers import PDF, submitted_declaration
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import DeclarationStep
-
-
-@pytest.fixture
-def world(make_unit, make_user, make_applicant):
-    return build_world(make_unit, make_user, make_applicant)
-
 
 submitted = submitted_declaration
 
