@@ -52,6 +52,7 @@ def _bind_business_operations() -> None:
     from services.applications import application_review
     from services.committees import committee_filing
     from services.experts import experts
+    from services.history import review as history_review
     from services.org import registration, superior_change
 
     registration.register_operations()
@@ -61,6 +62,7 @@ def _bind_business_operations() -> None:
     activity_publication.register_operations()
     application_review.register_operations()
     quota_review.register_operations()
+    history_review.register_operations()
 
 
 def _configure_sqlite(engine: Engine) -> None:

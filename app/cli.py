@@ -80,6 +80,8 @@ def register_cli(app: Flask) -> None:
                 break
             time.sleep(every)
 
+    register_history_cli(app)
+
     @app.cli.command("demo-logins")
     def demo_logins() -> None:
         """Print the demo accounts."""
@@ -104,3 +106,82 @@ def print_logins() -> None:
         click.echo("申报人账号（/applicant/login，证件号码或手机号码登录，密码同上）：")
     for applicant in applicants:
         click.echo(f"  {applicant.id_number}  {applicant.phone}  {applicant.name}  {applicant.unit.name}")
+
+
+METHOD_NAMES = {"职称评审": "review", "初定": "initial", "确认": "confirm", "委托评审": "delegated"}
+
+
+def register_history_cli(app: Flask) -> None:
+    """`flask history check|import FILE --method … --unit <统一社会信用代码> [--doc-no …] [--json]`: the upload
+    page's validation (and, for import, its storing) for administrators and scripts. Exit 0 when every row
+    passes, 1 when some fail, 2 when the file cannot be read."""
+
+    @app.cli.group("history")
+    def history() -> None:
+        """历史职称数据：检验与导入。"""
+
+    def run(path: str, method: str, unit_code: str, doc_no: str | None, as_json: bool, store: bool) -> None:
+        import json
+
+        from sqlalchemy import select
+
+        from app.models import Unit
+        from services.common.errors import ServiceError
+        from services.history import upload
+
+        unit = db.session.scalar(select(Unit).where(Unit.credit_code == unit_code.strip().upper()))
+        if unit is None:
+            raise click.BadParameter(f"没有统一社会信用代码为 {unit_code} 的单位", param_hint="--unit")
+        content = Path(path).read_bytes()
+        try:
+            if store:
+                batch = upload.create_batch(None, METHOD_NAMES[method], doc_no or _first_doc_no(content), Path(path).name,
+                                            content, unit=unit)
+                report = upload.import_rows(batch, content)
+                db.session.commit()
+            else:
+                report = upload.check_file(METHOD_NAMES[method], unit, doc_no, content)
+        except ServiceError as exc:
+            db.session.rollback()
+            click.echo(f"无法读取：{exc.message}", err=True)
+            if as_json:
+                click.echo(json.dumps({"error": exc.message}, ensure_ascii=False))
+            raise SystemExit(2) from exc
+        click.echo(f"共 {report.rows} 行：检验成功 {report.ok} 行，检验失败 {report.failed} 行"
+                   + (f"；已保存为批次 {batch.id}（待提交）" if store else ""))
+        for failure in report.failures:
+            click.echo(f"  第 {failure['row']} 行 {failure['field']}：{failure['rule']}")
+        if as_json:
+            click.echo(json.dumps(report.as_json(), ensure_ascii=False))
+        raise SystemExit(1 if report.failed else 0)
+
+    options = [
+        click.argument("path", type=click.Path(exists=True, dir_okay=False)),
+        click.option("--method", type=click.Choice(list(METHOD_NAMES)), required=True, help="职称证书取得方式"),
+        click.option("--unit", "unit_code", required=True, help="采集单位的统一社会信用代码"),
+        click.option("--doc-no", default=None, help="本批次的职称文件文号（默认取第一行的文号）"),
+        click.option("--json", "as_json", is_flag=True, help="最后一行输出 JSON 结果"),
+    ]
+
+    def with_options(command):  # type: ignore[no-untyped-def]
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    @history.command("check")
+    @with_options
+    def history_check(path: str, method: str, unit_code: str, doc_no: str | None, as_json: bool) -> None:
+        """只检验，不保存。"""
+        run(path, method, unit_code, doc_no, as_json, store=False)
+
+    @history.command("import")
+    @with_options
+    def history_import(path: str, method: str, unit_code: str, doc_no: str | None, as_json: bool) -> None:
+        """检验并保存为一个待提交的批次（与上传页面相同）。"""
+        run(path, method, unit_code, doc_no, as_json, store=True)
+
+
+def _first_doc_no(content: bytes) -> str:
+    from services.history import upload
+
+    return upload.first_doc_no(content)

@@ -55,6 +55,9 @@ MENU: list[tuple[str, list[MenuItem]]] = [
     ("职数申报", [MenuItem("职数申报", "quotas.index", "quota.declare", "clipboard-data"),
               MenuItem("职数审核", "quotas.reviews", "quota.review", "clipboard2-check"),
               MenuItem("职数申报查询", "quotas.query", "quota.query", "search")]),
+    ("历史职称数据管理", [MenuItem("数据上传", "history.index", "history.collect", "cloud-upload"),
+                  MenuItem("数据审核", "history.review_list", "history.review", "clipboard-check"),
+                  MenuItem("历史评审机构管理", "history.body_list", "history.bodies", "bank")]),
     (
         "系统管理",
         [

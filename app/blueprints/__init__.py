@@ -19,6 +19,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.committees.committee_admin import bp as committee_admin_bp
     from app.blueprints.committees.committees import bp as committees_bp
     from app.blueprints.experts.experts import bp as experts_bp
+    from app.blueprints.history.history import bp as history_bp
     from app.blueprints.home import bp as home_bp
     from app.blueprints.jobs.jobs import bp as jobs_bp
     from app.blueprints.org.audit import bp as audit_bp
@@ -43,3 +44,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(application_review_bp)
     app.register_blueprint(declarations_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(history_bp)

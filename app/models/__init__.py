@@ -25,6 +25,7 @@ from app.models.committee import (
 )
 from app.models.declaration import Declaration, DeclarationAchievement, DeclarationStep
 from app.models.dictionary import Specialty, Title, TitleLevel, TitleSeries
+from app.models.history import HistoricalBody, HistoricalBodyCollector, HistoryBatch, HistoryRecord
 from app.models.jobs import Job, JobItem
 from app.models.org import Region, Unit, UnitNature, UnitType, UnitTypeGrant
 from app.models.quota import QuotaDeclaration, QuotaItem
@@ -42,6 +43,10 @@ from app.models.workflow import (
 )
 
 __all__ = [
+    "HistoricalBody",
+    "HistoricalBodyCollector",
+    "HistoryBatch",
+    "HistoryRecord",
     "Job",
     "JobItem",
     "Declaration",

@@ -48,6 +48,16 @@ document.addEventListener("submit", function (event) {
   var message = (button && button.dataset && button.dataset.confirm) || form.dataset.confirm;
   if (message && !window.confirm(message)) event.preventDefault();
 }, true);
+// data-check-all on a checkbox: 全选 — it sets every enabled checkbox named by its value (anywhere on the page,
+// as boxes may belong to a form by their form attribute), or with no value every checkbox of its own form.
+document.addEventListener("change", function (event) {
+  var all = event.target;
+  if (!all.matches || !all.matches("input[data-check-all]")) return;
+  var boxes = all.dataset.checkAll
+    ? document.querySelectorAll('input[type=checkbox][name="' + all.dataset.checkAll + '"]:not(:disabled)')
+    : (all.form ? all.form.querySelectorAll("input[type=checkbox][name]:not(:disabled)") : []);
+  boxes.forEach(function (box) { box.checked = all.checked; });
+});
 // data-autosubmit on a select: choosing an option reloads the list (its form is a GET filter).
 document.addEventListener("change", function (event) {
   if (event.target.matches && event.target.matches("select[data-autosubmit]") && event.target.form) {

@@ -10,14 +10,6 @@ document.querySelectorAll("select[data-opinion-target]").forEach(function (picke
   });
 });
 
-document.querySelectorAll("[data-check-all]").forEach(function (all) {
-  all.addEventListener("change", function () {
-    all.closest("form").querySelectorAll("input[name=task_ids]:not(:disabled)").forEach(function (box) {
-      box.checked = all.checked;
-    });
-  });
-});
-
 (function () {
   var container = document.getElementById("diagram");
   if (!container || typeof BpmnJS === "undefined") return;

@@ -26,7 +26,7 @@ from typing import Any
 
 import xlsxwriter
 from flask import current_app
-from python_calamine import CalamineError, CalamineWorkbook
+from python_calamine import CalamineError
 from sqlalchemy import insert, select
 
 from app.extensions import db
@@ -34,9 +34,10 @@ from app.models import Committee, CommitteeExpert, Expert, Title, TitleSeries, U
 from services.authz import access
 from services.committees.committee_filing import expert_fit_problem
 from services.committees.committees import rules
-from services.common import audit_log, uploads
+from services.common import audit_log
 from services.common.errors import InvalidInput, NotFound
 from services.common.excel.export import write_table
+from services.common.excel.reader import NOT_XLSX, open_sheet
 from services.experts.experts import MANAGE_PERMISSION, field_errors, recommendable_committees
 from services.jobs import JobContext, job_kind
 
@@ -115,16 +116,11 @@ def _pending_dir() -> Path:
 
 
 def _read_rows(content: bytes) -> list[list[Any]]:
-    if len(content) > MAX_BYTES:
-        raise InvalidInput(f"导入文件：不能超过 {MAX_BYTES // 1024 // 1024} MB", field="file")
-    if not content.startswith(b"PK") or not zipfile.is_zipfile(io.BytesIO(content)):
-        raise InvalidInput("导入文件：不是有效的 xlsx 文件，请使用下载的模板填写后上传", field="file")
-    uploads.check_archive(content, "导入文件", "file")
+    sheet = open_sheet(content, MAX_BYTES)
     try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(content))
-        rows: list[list[Any]] = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        rows: list[list[Any]] = sheet.to_python(skip_empty_area=False)
     except (CalamineError, ValueError, OSError) as exc:
-        raise InvalidInput("导入文件：不是有效的 xlsx 文件，请使用下载的模板填写后上传", field="file") from exc
+        raise InvalidInput(f"导入文件：{NOT_XLSX}", field="file") from exc
     return rows
 
 

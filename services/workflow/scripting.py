@@ -65,6 +65,10 @@ BUSINESS_OPERATIONS: Mapping[str, str] = MappingProxyType({
     "pass_declaration": "申报材料审核通过，上报上级审核单位或评委会受理",
     "return_declaration": "申报材料审核退回",
     "reject_declaration": "申报材料审核不通过",
+    "route_history_batch": "历史职称数据送至审核路径上的下一审核单位",
+    "pass_history_batch": "历史职称数据审核通过，上报下一单位或待发证",
+    "return_history_batch": "历史职称数据审核退回采集单位",
+    "reject_history_batch": "历史职称数据审核不通过",
 })
 
 

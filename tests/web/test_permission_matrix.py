@@ -119,6 +119,17 @@ FORMING_OR_REVIEWING = expect(signed_out=LOGIN, member_with=OK, member_without=N
                               unrelated_admin=NOT_FOUND, platform_admin=OK)
 
 
+# 历史职称数据 (World.history_records): a batch the target collected is its own (not even the platform's
+# administrator opens it: a collector's working data); its review pages also open to the units on its path (the
+# superior); a 历史评审机构 is the business of the 人社部门 that keeps it.
+OWN_BATCH = expect(signed_out=LOGIN, member_with=OK, member_without=FORBIDDEN, superior_admin=NOT_FOUND,
+                   unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND)
+BATCH_ON_PATH = expect(signed_out=LOGIN, member_with=OK, member_without=NOT_FOUND, superior_admin=OK,
+                       unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND)
+HR_OWN = expect(signed_out=LOGIN, member_with=FORBIDDEN, member_without=FORBIDDEN, superior_admin=OK,
+                unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND)
+
+
 @dataclass(frozen=True)
 class Entry:
     code: str  # the permission member_with holds (and member_without lacks)
@@ -159,6 +170,24 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/inbox/tasks/<int:task_id>/diagram.xml": {"GET": Entry("inbox.view", TASK_CANDIDATES)},
     "/inbox/instances/<int:instance_id>/trail": {"GET": Entry("inbox.view", SUBTREE)},
     "/inbox/opinions": both("inbox.view", HOLDER),
+    "/history/": {"GET": Entry("history.collect", HOLDER)},
+    "/history/template": {"GET": Entry("history.collect", HOLDER, "method=review")},
+    "/history/upload": both("history.collect", HOLDER),
+    "/history/batches/<int:batch_id>": {"GET": Entry("history.collect", OWN_BATCH)},
+    "/history/batches/<int:batch_id>/failures.xlsx": {"GET": Entry("history.collect", OWN_BATCH)},
+    "/history/batches/<int:batch_id>/delete-failed": {"POST": Entry("history.collect", OWN_BATCH)},
+    "/history/batches/<int:batch_id>/records/<int:record_id>": both("history.collect", OWN_BATCH),
+    "/history/batches/<int:batch_id>/submit": {"POST": Entry("history.collect", OWN_BATCH)},
+    "/history/batches/<int:batch_id>/delete": {"POST": Entry("history.collect", OWN_BATCH)},
+    "/history/batches/<int:batch_id>/qualification-file": {"GET": Entry("history.collect", BATCH_ON_PATH)},
+    "/history/review": {"GET": Entry("history.review", HOLDER)},
+    "/history/review/<int:batch_id>": both("history.collect", BATCH_ON_PATH),
+    "/history/review/<int:batch_id>/export.xlsx": {"GET": Entry("history.collect", BATCH_ON_PATH)},
+    "/history/bodies": {"GET": Entry("history.bodies", HR_UNITS)},
+    "/history/bodies/new": both("history.bodies", HR_UNITS),
+    "/history/bodies/<int:body_id>/edit": both("history.bodies", HR_OWN),
+    "/history/bodies/<int:body_id>/toggle": {"POST": Entry("history.bodies", HR_OWN)},
+    "/history/bodies/<int:body_id>/delete": {"POST": Entry("history.bodies", HR_OWN)},
     "/jobs/": {"GET": Entry("home.view", SIGNED_IN)},
     "/jobs/<int:job_id>": {"GET": Entry("home.view", OWN_JOB)},
     "/jobs/<int:job_id>/panel": {"GET": Entry("home.view", OWN_JOB)},
@@ -386,8 +415,33 @@ class World:
                 "operation": "suspend", **self.inbox_records(), **(committee := self.committee_records()),
                 **self.review_path_records(committee["committee_id"]), **self.quota_records(),
                 **(declared := self.applicant_declaration_records(committee["committee_id"])),
-                **self.application_review_records(), **self.job_records(),
+                **self.application_review_records(), **self.job_records(), **self.history_records(),
                 **self.activity_files(committee["activity_id"], declared["open_activity_id"])}
+
+    def history_records(self) -> dict[str, Any]:
+        """A batch the target collected (one failed row, its path up to the superior, a 任职资格文件) and a
+        历史评审机构 the superior keeps."""
+        import hashlib
+
+        from committee_helpers import PDF
+
+        from app.models import HistoricalBody, HistoricalBodyCollector, HistoryBatch, HistoryRecord
+        from services.common import file_store
+
+        checked = file_store.StoredFile(hashlib.sha256(PDF).hexdigest(), "任职资格文件.pdf", len(PDF), "pdf")
+        file_store.store(checked, PDF)
+        batch = HistoryBatch(method="review", doc_no="川人社职〔2020〕60号", collector_unit_id=self.target.id,
+                             status="draft", path=[self.superior.id], failed_count=1, opinion="",
+                             qualification_file={"sha256": checked.sha256, "filename": checked.filename,
+                                                 "file_type": "pdf"})
+        db.session.add(batch)
+        db.session.flush()
+        record = HistoryRecord(batch_id=batch.id, row_no=2, status="failed", errors={"姓名": "必填"})
+        body = HistoricalBody(name="矩阵测试历史评审机构", unit_id=self.superior.id, series_codes=[SERIES],
+                              level_codes=["intermediate"], collectors=[HistoricalBodyCollector(unit_id=self.target.id)])
+        db.session.add_all([record, body])
+        db.session.flush()
+        return {"batch_id": batch.id, "record_id": record.id, "body_id": body.id}
 
     def job_records(self) -> dict[str, Any]:
         """A finished job of the superior's administrator, with a result file."""
