@@ -36,9 +36,11 @@ def _schema_options(url: str, schema: str) -> dict[str, Any]:
     return {"pool_pre_ping": True, "connect_args": {"options": f"-csearch_path={schema}"}}
 
 
-def build_app(tmp_dir: Path, postgres_url: str | None = None, schema: str = "") -> Flask:
-    """An app on a fresh database: SQLite in `tmp_dir`, or PostgreSQL schema `schema` when a URL is given."""
-    overrides: dict[str, Any] = {
+def build_app(tmp_dir: Path, postgres_url: str | None = None, schema: str = "",
+              extra: dict[str, Any] | None = None) -> Flask:
+    """An app on a fresh database: SQLite in `tmp_dir`, or PostgreSQL schema `schema` when a URL is given;
+    `extra` adds configuration (e.g. CELERY_TASK_ALWAYS_EAGER to run jobs in the process)."""
+    overrides: dict[str, Any] = {**(extra or {}),
         "SECRET_KEY": "bench-secret", "WTF_CSRF_ENABLED": False, "PASSWORD_HASH_METHOD": CHEAP_HASH,
         "UPLOAD_FOLDER": str(tmp_dir / "uploads"),
         "SQLALCHEMY_DATABASE_URI": postgres_url or f"sqlite:///{tmp_dir / 'bench.db'}",

@@ -20,12 +20,12 @@ import io
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date
 from typing import Any
 
 import orjson
 import xlsxwriter
-from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy import delete, exists, func, select, update
 
 from app.extensions import db
 from app.models import (
@@ -63,6 +63,7 @@ ISSUER_METHODS = ("initial", "confirm", "delegated")  # uploaded by the 发证�
 MAX_BYTES = 30 * 1024 * 1024
 MAX_ROWS = 200_000
 CHUNK = 2000
+_RECORDS = HistoryRecord.__table__  # Core executemany: the ORM bulk path costs several times more per row
 EDITABLE = ("draft", "returned")
 
 
@@ -302,13 +303,13 @@ def import_rows(batch: HistoryBatch, content: bytes, progress: Callable[[int, in
         for line in spool:
             record = orjson.loads(line)
             if record["approved_on"]:
-                record["approved_on"] = datetime.strptime(record["approved_on"], "%Y-%m-%d").date()
+                record["approved_on"] = date.fromisoformat(record["approved_on"])
             rows.append(record)
             if len(rows) >= 5000:
-                db.session.execute(insert(HistoryRecord), rows)
+                db.session.execute(_RECORDS.insert(), rows)
                 rows = []
         if rows:
-            db.session.execute(insert(HistoryRecord), rows)
+            db.session.execute(_RECORDS.insert(), rows)
     db.session.execute(update(HistoryBatch).where(HistoryBatch.id == batch.id).values(
         status="draft", ok_count=report.ok, failed_count=report.failed, risk_count=report.high_risk))
     db.session.expire(batch)

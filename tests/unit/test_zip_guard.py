@@ -86,7 +86,9 @@ def test_an_honest_workbook_passes():
 
 def test_the_expert_import_refuses_a_bomb(monkeypatch):
     parsed = []
-    monkeypatch.setattr(expert_import, "CalamineWorkbook", type("Spy", (), {
+    from services.common.excel import reader
+
+    monkeypatch.setattr(reader, "CalamineWorkbook", type("Spy", (), {
         "from_filelike": staticmethod(lambda f: parsed.append(f))}))
     with pytest.raises(InvalidInput, match="压缩炸弹"):
         expert_import._read_rows(xlsx(padding=2 * LIMIT))
