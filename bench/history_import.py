@@ -1,7 +1,8 @@
 """Historical title data import (issue 18): 100,000 rows with 2 % bad rows, on SQLite and on PostgreSQL.
 
 Figures, per database, each run in a fresh child process (its peak RSS is its own):
-- floor_s: calamine reads the file and the rows go into history_record with Core executemany, no validation;
+- floor_s: calamine reads the file and the rows go into history_record with the same bulk writer (COPY on
+  PostgreSQL, Core executemany on SQLite), no validation;
 - import_s: the real import job (`history.import` through services/jobs, eager): read, every rule, duplicates,
   store the batch and its failures;
 - ratio = import_s / floor_s (target ≤ 3), rows_per_s, peak_rss_mb of the import (target ≤ 300).
@@ -62,6 +63,7 @@ def child(kind: str, database: str, file: str, tmp: str) -> None:
     from app.extensions import db
     from app.models import HistoryBatch, HistoryRecord, Region, Unit
     from bench.support.app_db import build_app
+    from services.common.bulk import insert_rows
     from services.common.excel.reader import open_sheet
     from services.history import upload
     from services.history.records import FIELDS
@@ -96,10 +98,10 @@ def child(kind: str, database: str, file: str, tmp: str) -> None:
                 chunk.append({"batch_id": batch.id, "row_no": row_no, "status": "ok", "errors": {}, "high_risk": "",
                               **{name: str(value) for name, value in zip(FIELDS, row, strict=False)}})
                 if len(chunk) >= 5000:
-                    db.session.execute(HistoryRecord.__table__.insert(), chunk)
+                    insert_rows(HistoryRecord.__table__, chunk)
                     chunk = []
             if chunk:
-                db.session.execute(HistoryRecord.__table__.insert(), chunk)
+                insert_rows(HistoryRecord.__table__, chunk)
             db.session.commit()
             stored = ROWS
         else:

@@ -31,7 +31,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import ARRAY, String, any_, bindparam, select
 
 from app.extensions import db
 from app.models import (
@@ -288,11 +288,16 @@ def held_elsewhere(keys: Iterable[tuple[str, str]], batch_id: int) -> dict[tuple
     wanted = set(keys)
     numbers = sorted({number for number, _ in wanted})
     found: dict[tuple[str, str], str] = {}
+    # PostgreSQL: one array parameter (= ANY), the same statement text every time; elsewhere an IN list.
+    postgres = db.session.connection().dialect.name == "postgresql"
     for start in range(0, len(numbers), 2000):
+        chunk = numbers[start:start + 2000]
+        person = HistoryRecord.id_number == any_(bindparam("numbers", chunk, type_=ARRAY(String))) if postgres \
+            else HistoryRecord.id_number.in_(chunk)
         rows = db.session.execute(
             select(HistoryRecord.id_number, HistoryRecord.title_name, HistoryBatch.doc_no)
             .join(HistoryBatch, HistoryBatch.id == HistoryRecord.batch_id)
-            .where(HistoryRecord.id_number.in_(numbers[start:start + 2000]), HistoryRecord.status == "ok",
+            .where(person, HistoryRecord.status == "ok",
                    HistoryRecord.batch_id != batch_id,
                    HistoryBatch.status.not_in(("rejected", "checking", "failed"))))
         for number, title, doc_no in rows:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -42,9 +43,10 @@ from app.models import (
 )
 from app.models.history import METHOD_LABELS
 from services.authz import access
-from services.common import audit_log, file_store
+from services.common import audit_log, file_store, uploads
+from services.common.bulk import insert_rows
 from services.common.errors import Conflict, InvalidInput, NotFound
-from services.common.excel.reader import open_sheet
+from services.common.excel.reader import NOT_XLSX, open_sheet
 from services.history.records import (
     COLUMNS,
     FIELDS,
@@ -63,7 +65,7 @@ ISSUER_METHODS = ("initial", "confirm", "delegated")  # uploaded by the 发证�
 MAX_BYTES = 30 * 1024 * 1024
 MAX_ROWS = 200_000
 CHUNK = 2000
-_RECORDS = HistoryRecord.__table__  # Core executemany: the ORM bulk path costs several times more per row
+_RECORDS = HistoryRecord.__table__  # COPY / Core executemany: the ORM bulk path costs several times more per row
 EDITABLE = ("draft", "returned")
 
 
@@ -166,6 +168,18 @@ def _header_map(header: list[Any]) -> dict[str, int]:
     return {name: names[h] for h, name, _, _ in COLUMNS}
 
 
+def check_file_whole(content: bytes) -> None:
+    """What the upload request checks before the file is kept: present, its size, a real xlsx, no zip bomb.
+    The headers and the rows need the sheet parsed (seconds for 100,000 rows): the job checks them."""
+    if not content:
+        raise InvalidInput("导入文件：请选择要上传的文件", field="file")
+    if len(content) > MAX_BYTES:
+        raise InvalidInput(f"导入文件：不能超过 {MAX_BYTES // 1024 // 1024} MB", field="file")
+    if not content.startswith(b"PK") or not zipfile.is_zipfile(io.BytesIO(content)):
+        raise InvalidInput(f"导入文件：{NOT_XLSX}", field="file")
+    uploads.check_archive(content, "导入文件", "file")
+
+
 def _rows(content: bytes) -> tuple[int, Iterator[tuple[int, dict[str, Any]]]]:
     """The sheet's data rows as (Excel row number, {field: cell}), blank rows skipped; refuses a bad file."""
     sheet = open_sheet(content, MAX_BYTES)
@@ -266,7 +280,7 @@ def create_batch(actor: User | None, method: str, doc_no: str, filename: str, co
     assert unit is not None
     _check_method(unit, method, methods_for(actor) if actor else methods_for_unit(unit))
     document = _document(doc_no)
-    _rows(content)  # the file as a whole: size, real xlsx, zip bomb, headers, row count
+    check_file_whole(content)
     sha256 = hashlib.sha256(content).hexdigest()
     stored = file_store.StoredFile(sha256, file_store.clean_filename(filename or "历史职称数据.xlsx"), len(content),
                                    "xlsx")
@@ -306,10 +320,10 @@ def import_rows(batch: HistoryBatch, content: bytes, progress: Callable[[int, in
                 record["approved_on"] = date.fromisoformat(record["approved_on"])
             rows.append(record)
             if len(rows) >= 5000:
-                db.session.execute(_RECORDS.insert(), rows)
+                insert_rows(_RECORDS, rows)
                 rows = []
         if rows:
-            db.session.execute(_RECORDS.insert(), rows)
+            insert_rows(_RECORDS, rows)
     db.session.execute(update(HistoryBatch).where(HistoryBatch.id == batch.id).values(
         status="draft", ok_count=report.ok, failed_count=report.failed, risk_count=report.high_risk))
     db.session.expire(batch)
@@ -322,7 +336,15 @@ def _import_job(ctx: JobContext, params: dict[str, Any]) -> None:
     if batch is None or batch.status != "checking":
         raise NotFound("批次不存在或已检验")
     content = file_store.path_for(batch.file_sha256).read_bytes()
-    report = import_rows(batch, content, progress=ctx.report_progress)
+    try:
+        report = import_rows(batch, content, progress=ctx.report_progress)
+    except InvalidInput as exc:  # the file as a whole (headers, no data, too many rows): the batch fails
+        db.session.rollback()
+        db.session.execute(update(HistoryBatch).where(HistoryBatch.id == params["batch_id"]).values(
+            status="failed", opinion=exc.message[:500]))
+        ctx.summary = f"检验失败：{exc.message}"
+        ctx.result = {"next_url": params["next_url"], "next_label": "查看批次"}
+        return
     ctx.summary = f"检验成功 {report.ok} 条，检验失败 {report.failed} 条" + \
         (f"，高风险 {report.high_risk} 条" if report.high_risk else "")
     ctx.result = {"next_url": params["next_url"], "next_label": "查看检验结果"}

@@ -29,6 +29,7 @@ def browser_app(tmp_dir: Path, prepare: Callable[[], Any] | None = None) -> Flas
     """The app on tmp_dir/browser.db, migrated, with the reference data and the diagrams deployed; `prepare`
     runs inside its app context before the commit."""
     app = create_app({"SECRET_KEY": "browser-test", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+                      "CELERY_TASK_ALWAYS_EAGER": True,  # no worker beside the live server: jobs run in the request
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_dir / 'browser.db'}",
                       "SQLALCHEMY_ENGINE_OPTIONS": {}, "UPLOAD_FOLDER": str(tmp_dir / "uploads")},
                      instance_path=str(tmp_dir))
