@@ -58,6 +58,7 @@ def build_config(instance_path: Path, overrides: dict[str, object] | None = None
         "JOB_STALE_SECONDS": int(os.environ.get("JOB_STALE_SECONDS", "300")),
         "JOB_REQUEUE_SECONDS": int(os.environ.get("JOB_REQUEUE_SECONDS", "600")),
         "WORKFLOW_TICK_SECONDS": int(os.environ.get("WORKFLOW_TICK_SECONDS", "30")),
+        "HISTORY_RISK_CHECK": os.environ.get("HISTORY_RISK_CHECK", ""),
     }
     if overrides:
         config.update(overrides)

@@ -357,3 +357,20 @@ def test_an_import_that_fails_half_way_leaves_no_row(client, login, world, monke
     db.session.expire_all()
     batch = db.session.get(HistoryBatch, batch_id)
     assert (batch.status, batch.ok_count, batch.failed_count) == ("draft", len(rows), 0)
+
+
+def flag_even_rows(rows):
+    """A stand-in social-insurance check (HISTORY_RISK_CHECK): every even row number is high-risk."""
+    return {row.row_no: "社保缴费单位与工作单位不一致" for row in rows if row.row_no % 2 == 0}
+
+
+def test_the_social_insurance_check_marks_rows_without_refusing_them(app, client, login, world, monkeypatch):
+    monkeypatch.setitem(app.config, "HISTORY_RISK_CHECK", "tests.web.test_history:flag_even_rows")
+    login(world.tree.forming_admin)
+    batch = uploaded(client, workbook([person(world.committee, seq=n) for n in (1, 2, 3)]))
+    assert (batch.ok_count, batch.failed_count, batch.risk_count) == (3, 0, 2)
+    risky = db.session.scalars(select(HistoryRecord.row_no).where(HistoryRecord.batch_id == batch.id,
+                                                                  HistoryRecord.high_risk != ""))
+    assert sorted(risky) == [2, 4]
+    page = client.get(f"/history/batches/{batch.id}").get_data(as_text=True)
+    assert "社保校验高风险 2 条" in page and "高风险" in page
