@@ -397,7 +397,7 @@ def delete_failed(actor: User, batch: HistoryBatch, record_ids: list[int] | None
         if not record_ids:
             raise InvalidInput("请选择要删除的失败数据", field="record_ids")
         stmt = stmt.where(HistoryRecord.id.in_(record_ids))
-    deleted = db.session.execute(stmt).rowcount or 0
+    deleted: int = getattr(db.session.execute(stmt), "rowcount", 0) or 0  # a DELETE's CursorResult
     _recount(batch)
     audit_log.record(actor, "history.delete_failed", f"删除失败数据 {deleted} 条（{batch.doc_no}）", "history_batch",
                      batch.id)
