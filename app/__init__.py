@@ -53,6 +53,7 @@ def _bind_business_operations() -> None:
     from services.committees import committee_filing
     from services.experts import experts
     from services.history import review as history_review
+    from services.meetings import meetings
     from services.org import registration, superior_change
 
     registration.register_operations()
@@ -63,6 +64,7 @@ def _bind_business_operations() -> None:
     application_review.register_operations()
     quota_review.register_operations()
     history_review.register_operations()
+    meetings.register_operations()
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -52,6 +52,7 @@ MENU: list[tuple[str, list[MenuItem]]] = [
               MenuItem("申报材料综合查询", "application_review.stats", "application.stats", "bar-chart"),
               MenuItem("评审人员统计", "application_review.personnel", "application.stats", "person-lines-fill"),
               MenuItem("申报人员信息查询", "application_review.query", "application.query", "search")]),
+    ("评审会议", [MenuItem("评审会议管理", "meetings.index", "meeting.manage", "people")]),
     ("职数申报", [MenuItem("职数申报", "quotas.index", "quota.declare", "clipboard-data"),
               MenuItem("职数审核", "quotas.reviews", "quota.review", "clipboard2-check"),
               MenuItem("职数申报查询", "quotas.query", "quota.query", "search")]),

@@ -28,10 +28,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 _PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static"}
 # Blueprints an applicant may reach; staff pages (and staff sign-in) are out of bounds.
 APPLICANT_BLUEPRINTS = {"applicant", "declarations"}
+# Experts (专家端, A9) reach their own blueprint only.
+EXPERT_BLUEPRINTS = {"expert_portal"}
 
 
 def is_applicant(user: Any) -> bool:
     return getattr(user, "is_applicant", False) is True
+
+
+def is_expert(user: Any) -> bool:
+    return getattr(user, "is_expert", False) is True
 
 
 # The account, its unit and the permission codes its roles grant, as one Core read (one row per code): every
@@ -53,6 +59,10 @@ def _load_user(token: str) -> User | Applicant | None:
     """Sessions carry "id:session_token"; rotating the token signs the account out everywhere."""
     if token.startswith("a:"):
         return _load_applicant(token[2:])
+    if token.startswith("e:"):
+        from services.meetings.expert_accounts import load_account
+
+        return load_account(token[2:])
     user_id, _, session_token = token.partition(":")
     if not user_id.isdigit():
         return None
@@ -131,13 +141,14 @@ def init_app(app: Flask) -> None:
         if not reason:
             session["seen_at"] = int(now_seconds())
             return None
-        applicant = is_applicant(current_user)
+        applicant, expert = is_applicant(current_user), is_expert(current_user)
         logout_user()
         session.clear()
         if request.method != "GET" or request.headers.get("HX-Request"):
             abort(401)
         flash(reason, "warning")
-        return redirect(url_for("applicant.login" if applicant else "auth.login", next=request.full_path))
+        login_page = "applicant.login" if applicant else "expert_portal.login" if expert else "auth.login"
+        return redirect(url_for(login_page, next=request.full_path))
 
     app.register_blueprint(bp)
 
@@ -155,6 +166,16 @@ def init_app(app: Flask) -> None:
             return None
         if request.method == "GET":
             return redirect(url_for("applicant.home"))
+        abort(403)
+
+    @app.before_request
+    def _keep_experts_in_their_area() -> Any:
+        if not is_expert(current_user) or request.endpoint is None or request.endpoint == "static":
+            return None
+        if request.blueprint in EXPERT_BLUEPRINTS:
+            return None
+        if request.method == "GET":
+            return redirect(url_for("expert_portal.home"))
         abort(403)
 
     @app.before_request

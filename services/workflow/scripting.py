@@ -69,6 +69,8 @@ BUSINESS_OPERATIONS: Mapping[str, str] = MappingProxyType({
     "pass_history_batch": "历史职称数据审核通过，上报下一单位或待发证",
     "return_history_batch": "历史职称数据审核退回采集单位",
     "reject_history_batch": "历史职称数据审核不通过",
+    "close_meeting_round": "评审会议计票完成：记录结果，分组投票时生成下一轮名单",
+    "admit_exceptional_passers": "破格评议通过人员进入普通评审会议待分配列表",
 })
 
 
