@@ -22,6 +22,9 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.history.history import bp as history_bp
     from app.blueprints.home import bp as home_bp
     from app.blueprints.jobs.jobs import bp as jobs_bp
+    from app.blueprints.meetings import draw_pages, vote_pages  # noqa: F401
+    from app.blueprints.meetings.expert_portal import bp as expert_portal_bp
+    from app.blueprints.meetings.meetings import bp as meetings_bp
     from app.blueprints.org.audit import bp as audit_bp
     from app.blueprints.org.audit_config import bp as audit_config_bp
     from app.blueprints.org.registration import bp as registration_bp
@@ -45,3 +48,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(declarations_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(history_bp)
+    app.register_blueprint(meetings_bp)
+    app.register_blueprint(expert_portal_bp)

@@ -132,11 +132,11 @@ def import_interviews(actor: User, meeting: ReviewMeeting, content: bytes, today
     arrangements = []
     for number, values, applicant in matched:
         try:
-            day = date.fromisoformat(values["答辩日期"][:10])
+            day: date | None = date.fromisoformat(values["答辩日期"][:10])
         except ValueError:
+            day = None
             problems.append(f"第 {number} 行：答辩日期 须为 YYYY-MM-DD 格式的日期")
-            continue
-        if day < today:
+        if day is not None and day < today:
             problems.append(f"第 {number} 行：答辩日期 不能早于今天")
         if not _TIME.match(values["答辩到会时间"]):
             problems.append(f"第 {number} 行：答辩到会时间 须为 HH:MM 格式")
@@ -152,7 +152,7 @@ def import_interviews(actor: User, meeting: ReviewMeeting, content: bytes, today
             problems.append(f"第 {number} 行：答辩序号 {sequence} 与第 {sequences[sequence]} 行重复")
         else:
             sequences[sequence] = number
-        arrangements.append((applicant, {"date": day.isoformat(), "arrive": values["答辩到会时间"],
+        arrangements.append((applicant, {"date": day.isoformat() if day else "", "arrive": values["答辩到会时间"],
                                          "address": values["答辩地址"], "checkin": values["答辩签到处"],
                                          "sequence": sequence, "room": values["答辩会议室"]}))
     check_invalid(problems, "file")

@@ -130,6 +130,15 @@ HR_OWN = expect(signed_out=LOGIN, member_with=FORBIDDEN, member_without=FORBIDDE
                 unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND)
 
 
+# A meeting of a committee the target formed (World.meeting_records): the forming unit's staff holding 评审会议管理
+# only; anyone else (the platform administrator included) gets 404. It has no process instance, so a holder's step
+# actions answer 409 past the check.
+MEETING = {**OWN_UNIT, "platform_admin": NOT_FOUND}
+# 专家端: experts only; every staff account is refused, an applicant is kept on their side.
+EXPERT_ONLY = expect(signed_out=LOGIN, member_with=FORBIDDEN, member_without=FORBIDDEN, superior_admin=FORBIDDEN,
+                     unrelated_admin=FORBIDDEN, platform_admin=FORBIDDEN)
+
+
 @dataclass(frozen=True)
 class Entry:
     code: str  # the permission member_with holds (and member_without lacks)
@@ -379,6 +388,47 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/application-review/query": {"GET": Entry("application.query", HOLDER)},
     "/application-review/query/export": {"GET": Entry("application.query", HOLDER)},
     "/application-review/query/<int:reviewed_id>": {"GET": Entry("application.query", SUBTREE)},
+    # 评审会议管理 (S 1.2.5.2–1.2.6), called with a meeting of the target's committee (World.meeting_records).
+    "/meetings/": {"GET": Entry("meeting.manage", HOLDER)},
+    "/meetings/new": {"POST": Entry("meeting.manage", HOLDER)},
+    "/meetings/<int:meeting_id>": {"GET": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/steps/<meeting_step>": {"POST": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/record": {"GET": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/prepare": both("meeting.manage", MEETING),
+    "/meetings/<int:meeting_id>/sync": {"POST": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/<any(interviews, exam):sheet>/template": {"GET": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/<any(interviews, exam):sheet>/import": {"POST": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/draw": both("meeting.manage", MEETING),
+    "/meetings/<int:meeting_id>/groups": {"POST": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/groups/<int:group_id>/delete": {"POST": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/draws/<int:draw_id>": both("meeting.manage", MEETING),
+    "/meetings/<int:meeting_id>/experts": {"GET": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/experts/<int:member_id>/<any(confirm, cancel):attendance>": {
+        "POST": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/experts/<int:member_id>/executive": {"POST": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/experts/<int:member_id>/password": {"POST": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/replacement": {"POST": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/expert-groups": both("meeting.manage", MEETING),
+    "/meetings/<int:meeting_id>/assign": {"GET": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/applicants/<int:row_id>/assign": {"POST": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/reorder/template": {"GET": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/reorder": {"POST": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/exports/<export_kind>": {"GET": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/voting": both("meeting.manage", MEETING),
+    "/meetings/<int:meeting_id>/count": {"GET": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/experts/<int:member_id>/return": {"POST": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/experts/<int:member_id>/absent": {"POST": Entry("meeting.manage", MEETING)},
+    # 专家端 (A9): sign-in open to visitors; the rest for signed-in experts only (their own 404s: tests/web/
+    # test_meeting_pages.py).
+    "/expert/login": both("home.view", PUBLIC),
+    "/expert/logout": {"POST": Entry("home.view", EXPERT_ONLY)},
+    "/expert/password": both("home.view", EXPERT_ONLY),
+    "/expert/": {"GET": Entry("home.view", EXPERT_ONLY)},
+    "/expert/meetings/<int:meeting_id>": {"GET": Entry("home.view", EXPERT_ONLY)},
+    "/expert/meetings/<int:meeting_id>/applicants/<int:row_id>": both("home.view", EXPERT_ONLY),
+    "/expert/meetings/<int:meeting_id>/applicants/<int:row_id>/materials/<material_key>/<int:file_index>": {
+        "GET": Entry("home.view", EXPERT_ONLY)},
+    "/expert/meetings/<int:meeting_id>/submit": {"POST": Entry("home.view", EXPERT_ONLY)},
 }
 
 MATRIX = [(rule, method) for rule, methods in ROUTES.items() for method in methods]
@@ -415,7 +465,9 @@ class World:
                 "operation": "suspend", **self.inbox_records(), **(committee := self.committee_records()),
                 **self.review_path_records(committee["committee_id"]), **self.quota_records(),
                 **(declared := self.applicant_declaration_records(committee["committee_id"])),
-                **self.application_review_records(), **self.job_records(), **self.history_records(),
+                **(reviewed := self.application_review_records()), **self.job_records(), **self.history_records(),
+                **self.meeting_records(reviewed["reviewed_id"]), "meeting_step": "prepare_meeting", "sheet": "exam",
+                "attendance": "confirm", "export_kind": "roster", "material_key": "1", "file_index": 0,
                 **self.activity_files(committee["activity_id"], declared["open_activity_id"])}
 
     def history_records(self) -> dict[str, Any]:
@@ -442,6 +494,39 @@ class World:
         db.session.add_all([record, body])
         db.session.flush()
         return {"batch_id": batch.id, "record_id": record.id, "body_id": body.id}
+
+    def meeting_records(self, declaration_id: int) -> dict[str, Any]:
+        """A meeting of the target's committee (no process instance) with a group, a draw, a drawn expert and the
+        reviewed declaration on its list."""
+        from app.models import (
+            Declaration,
+            DrawGroup,
+            Expert,
+            ExpertDraw,
+            MeetingApplicant,
+            MeetingExpert,
+            ReviewActivity,
+            ReviewMeeting,
+        )
+
+        activity = db.session.scalar(select(ReviewActivity).where(ReviewActivity.name == "矩阵测试评审活动"))
+        expert = db.session.scalar(select(Expert).order_by(Expert.id.desc()).limit(1))
+        meeting = ReviewMeeting(activity_id=activity.id, committee_id=activity.committee_id, unit_id=self.target.id,
+                                kind="ordinary", name="矩阵测试评审会议", year=2026, materials=[])
+        db.session.add(meeting)
+        db.session.flush()
+        group = DrawGroup(meeting_id=meeting.id, position=1, specialty="建筑施工", level_code="intermediate", needed=1)
+        draw = ExpertDraw(meeting_id=meeting.id, seed="s", multiplier_tenths=15, year=2026, groups=[], pool=[],
+                          drawn=[], reasons={})
+        db.session.add_all([group, draw])
+        db.session.flush()
+        member = MeetingExpert(meeting_id=meeting.id, expert_id=expert.id, group_id=group.id, draw_id=draw.id)
+        row = MeetingApplicant(meeting_id=meeting.id, declaration_id=db.session.get(Declaration, declaration_id).id,
+                               interview={}, assistant_reviewer_ids=[])
+        db.session.add_all([member, row])
+        db.session.flush()
+        return {"meeting_id": meeting.id, "group_id": group.id, "draw_id": draw.id, "member_id": member.id,
+                "row_id": row.id}
 
     def job_records(self) -> dict[str, Any]:
         """A finished job of the superior's administrator, with a result file."""
@@ -702,7 +787,7 @@ def url_for_rule(rule: str, arguments: dict[str, Any], query: str) -> str:
 
 def observed(response: Any, method: str) -> str:
     location = response.headers.get("Location", "")
-    if response.status_code == 302 and urlsplit(location).path in ("/login", "/applicant/login") and "next" in (
+    if response.status_code == 302 and urlsplit(location).path in ("/login", "/applicant/login", "/expert/login") and "next" in (
             parse_qs(urlsplit(location).query)):
         return LOGIN
     if response.status_code == 302 and urlsplit(location).path == "/applicant/":
