@@ -195,15 +195,27 @@ def replay(draw: ExpertDraw) -> drawing.DrawResult:
                         draw.multiplier_tenths, draw.year, draw.seed, already_drawn=draw.already_drawn, counts=counts)
 
 
-def draw_record_rows(draw: ExpertDraw) -> list[dict[str, Any]]:
-    """抽选记录: every pool expert with the group, whether drawn, and why."""
+def recusals(meeting: ReviewMeeting) -> dict[str, list[str]]:
+    """Work unit → the meeting's applicants of that unit: an expert of the unit is recused for them (回避)."""
+    from services.meetings.assignment import applicants_of
+
+    found: dict[str, list[str]] = {}
+    for row in applicants_of(meeting):
+        found.setdefault(row.declaration.unit.name, []).append(row.declaration.applicant.name)
+    return found
+
+
+def draw_record_rows(draw: ExpertDraw, recused_units: Mapping[str, list[str]] | None = None) -> list[dict[str, Any]]:
+    """抽选记录: every pool expert with the group, whether drawn, and why (and for whom they are recused)."""
     drawn = set(draw.drawn)
     group_names = {g["key"]: g["name"] for g in draw.groups}
     pools, _ = drawing.group_pools([Candidate.from_json(c) for c in draw.pool],
                                    [Group.from_json(g) for g in draw.groups])
     group_of = {c.expert_id: key for key, cs in pools.items() for c in cs}
+    recused_units = recused_units or {}
     rows = [{**c, "group": group_names.get(group_of.get(c["expert_id"], -1), ""), "drawn": c["expert_id"] in drawn,
-             "reason": draw.reasons.get(str(c["expert_id"]), "")} for c in draw.pool]
+             "reason": draw.reasons.get(str(c["expert_id"]), ""),
+             "recused": "、".join(recused_units.get(c["unit"], []))} for c in draw.pool]
     rows.sort(key=lambda r: (not r["drawn"], r["group"] == "", r["group"], r["expert_id"]))
     return rows
 

@@ -203,6 +203,14 @@ def complete_step(actor: User, meeting: ReviewMeeting, step: str, note: str = ""
     follow_stage(meeting)
 
 
+def diagram_of(meeting: ReviewMeeting) -> tuple[str, str]:
+    """The meeting diagram (bpmn/review_meeting.bpmn, which the 破格 one calls too) and the step it stands at."""
+    from services.workflow import definitions
+
+    task = open_step(meeting)
+    return definitions.newest_or_deploy(PROCESS_ID).xml, task.bpmn_id if task else ""
+
+
 def follow_stage(meeting: ReviewMeeting) -> None:
     task = open_step(meeting)
     if task is not None:

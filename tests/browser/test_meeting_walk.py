@@ -124,6 +124,8 @@ def test_a_meeting_walked_in_the_browser(browser: Any, site: Site) -> None:
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("text=新建评审会议")
     page.wait_for_selector("[data-testid=stage]")
+    # The diagram renders under the CSP with the step the meeting stands at marked.
+    page.wait_for_selector('#diagram .djs-element.task-current[data-element-id="prepare_meeting"]')
     shot(page, "01_overview")
     meeting_url = page.url
     page.click("[data-testid=meeting-steps] >> text=会议准备")

@@ -127,6 +127,7 @@ def test_an_ordinary_meeting_through_its_pages(app: Any, client: FlaskClient, lo
     record = draws.draws_of(meeting)[0]
     page = ok(client.post(f"/meetings/{meeting.id}/draws/{record.id}"), 200).get_data(as_text=True)
     assert "重放结果与记录一致" in page and record.seed in page
+    assert "回避：与申报人 申报人1、申报人2、申报人3 同一单位" in page
     # A password issued from the confirmation page signs the expert in.
     shown = ok(client.post(f"/meetings/{meeting.id}/experts/{members[0].id}/password"), 200).get_data(as_text=True)
     password = re.search(r'<code class="fs-6">([^<]+)</code>', shown).group(1)
@@ -139,6 +140,8 @@ def test_an_ordinary_meeting_through_its_pages(app: Any, client: FlaskClient, lo
     assert page.count(">通过</td>") == 3
     finish(client, meeting, "count_votes")
     assert step_name(meeting) is None and results(meeting) == ["passed"] * 3
+    assert 'data-mark=""' in ok(client.get(f"/meetings/{meeting.id}"), 200).get_data(as_text=True)
+    assert b"review_meeting" in ok(client.get(f"/meetings/{meeting.id}/diagram.xml"), 200).data
     record_page = ok(client.get(f"/meetings/{meeting.id}/record"), 200).get_data(as_text=True)
     assert "计票完成" in record_page and "抽选专家" in record_page
     # The exports open as spreadsheets; 表决票结果 holds counts, never an expert's name.

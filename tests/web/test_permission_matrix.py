@@ -393,6 +393,7 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/meetings/new": {"POST": Entry("meeting.manage", HOLDER)},
     "/meetings/<int:meeting_id>": {"GET": Entry("meeting.manage", MEETING)},
     "/meetings/<int:meeting_id>/steps/<meeting_step>": {"POST": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/diagram.xml": {"GET": Entry("meeting.manage", MEETING)},
     "/meetings/<int:meeting_id>/record": {"GET": Entry("meeting.manage", MEETING)},
     "/meetings/<int:meeting_id>/prepare": both("meeting.manage", MEETING),
     "/meetings/<int:meeting_id>/sync": {"POST": Entry("meeting.manage", MEETING)},

@@ -86,7 +86,7 @@ def draw_record(meeting_id: int, draw_id: int) -> Any:
         replay = {"same": result.drawn == record.drawn, "drawn": len(result.drawn)}
     shown = request.args.get("shown", "")
     keyword = request.args.get("keyword", "").strip()[:20]
-    rows = draws.draw_record_rows(record)
+    rows = draws.draw_record_rows(record, draws.recusals(meeting))
     if shown in ("drawn", "not_drawn"):
         rows = [r for r in rows if r["drawn"] == (shown == "drawn")]
     if keyword:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.auth import permission_required
@@ -70,6 +70,13 @@ def detail(meeting_id: int) -> Any:
     rows = assignment.applicants_of(meeting)
     return render_template("meetings/detail.html", **meeting_context(meeting), applicants=rows,
                            experts=draws.meeting_experts(meeting), results=voting.round_results(meeting))
+
+
+@bp.route("/<int:meeting_id>/diagram.xml")
+@permission_required(PERMISSION)
+def diagram(meeting_id: int) -> Any:
+    xml, _mark = meetings.diagram_of(_meeting(meeting_id))
+    return Response(xml, mimetype="application/xml")
 
 
 @bp.route("/<int:meeting_id>/steps/<meeting_step>", methods=["POST"])
