@@ -309,6 +309,11 @@ def test_imports_refuse_a_bad_row_and_keep_nothing(app: Any, client: FlaskClient
     ok(client.post(f"/meetings/{meeting.id}/interviews/import",
                    data={"file": (io.BytesIO(write_table("答辩安排", INTERVIEW_COLUMNS, good)), "a.xlsx")}))
     assert all(a.notice_at and a.interview["room"] == "301" for a in assignment.applicants_of(meeting))
+    # The 答辩通知 shows on the applicant's own declaration page.
+    applicant_client = app.test_client()
+    ok(applicant_client.post("/applicant/login", data={"account": people[0].id_number, "password": PASSWORD}))
+    page = ok(applicant_client.get(f"/applicant/declarations/{world.declarations[0].id}"), 200).get_data(as_text=True)
+    assert "答辩通知" in page and "乐山市会议中心" in page
     scores = [(p.name, p.id_number, "附中", "75", "通过" if n else "不通过") for n, p in enumerate(people)]
     ok(client.post(f"/meetings/{meeting.id}/exam/import",
                    data={"file": (io.BytesIO(write_table("笔试成绩", EXAM_COLUMNS, scores)), "e.xlsx")}))

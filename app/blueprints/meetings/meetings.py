@@ -171,6 +171,12 @@ def import_file(meeting_id: int, sheet: str) -> Any:
     return redirect(url_for("meetings.prepare", meeting_id=meeting.id))
 
 
+@bp.app_template_global()
+def interview_notices(declaration_id: int) -> list[Any]:
+    """答辩通知 of a declaration, for the applicant's and the path units' declaration pages."""
+    return preparation.notices_for_declaration(declaration_id)
+
+
 def _task_page(task: HumanTask) -> str:
     return url_for(STEP_PAGES.get(task.bpmn_id, "meetings.detail"), meeting_id=task.business_id)
 
