@@ -44,10 +44,11 @@ def test_counting_refuses_while_a_present_expert_has_not_submitted(world: Any) -
     meetings.create_meetings(world.staff, world.activity.id)
     meeting = ordinary_meeting(world)
     members = run_to_voting(world, meeting)
-    vote_all(meeting, members[1:], lambda n, a: "pass")
+    late = next(m for m in members if m.expert.name != OWN_UNIT_EXPERT)
+    vote_all(meeting, [m for m in members if m is not late], lambda n, a: "pass")
     with pytest.raises(ServiceError, match="尚未提交投票"):
         meetings.complete_step(world.staff, meeting, "count_votes")
-    voting.set_absent(world.staff, meeting, members[0], True)
+    voting.set_absent(world.staff, meeting, late, True)
     meetings.complete_step(world.staff, meeting, "count_votes")
     assert meeting.stage == "counted"
 
@@ -69,7 +70,7 @@ def test_a_submitted_ballot_is_fixed_until_returned(world: Any) -> None:
     meeting = ordinary_meeting(world)
     members = run_to_voting(world, meeting)
     vote_all(meeting, members, lambda n, a: "fail")
-    seat = members[0]
+    seat = next(m for m in members if m.expert.name != OWN_UNIT_EXPERT)
     row = voting.ballot_rows(meeting, seat)[0]
     with pytest.raises(ServiceError, match="已提交"):
         voting.save_ballot(seat, meeting, row.applicant, {"vote": "pass"})
@@ -172,7 +173,7 @@ def test_a_grouped_meeting_votes_in_specialty_groups_then_all_together(make_unit
     rows = sorted(voting.round_applicants(meeting), key=lambda a: a.id)
     loser = rows[0]
     # Round 1: each expert sees only their group's applicants; the first applicant fails in its group.
-    seat = members[0]
+    seat = next(m for m in members if m.expert.name != OWN_UNIT_EXPERT)
     assert {r.applicant.specialty_group for r in voting.ballot_rows(meeting, seat)} == {seat.specialty_group}
     vote_all(meeting, members, lambda n, a: "fail" if a.id == loser.id else "pass")
     meetings.complete_step(world.staff, meeting, "count_votes")
