@@ -4,29 +4,23 @@ the password shown once and votes, and staff finish the count. Screenshots go to
 
 from __future__ import annotations
 
+import datetime
 import re
 import sys
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from app import create_app
 from app.extensions import db
 from app.models import Applicant, Committee, MeetingExpert, ReviewActivity, Unit
 from services.demo import organisation as demo
 from services.org.accounts import hash_password
-from services.reference import reference_data
-from services.workflow import definitions
-from tests.conftest import ROOT
+from tests.browser.live import ROOT, browser_app, chromium, needs_chromium, serving, sign_in
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
-SHOTS = Path("/tmp/meet_shots")
+pytestmark = needs_chromium
+SHOTS = __import__("pathlib").Path("/tmp/meet_shots")
 sys.path.insert(0, str(ROOT / "tests"))
 
 
@@ -40,21 +34,20 @@ class Site:
 
 
 def _seed_meeting_world() -> None:
-    """The demo committee gets a library of 12 in-library experts (one at 乐山第一中学校) and three declarations of
-    its published activity accepted at 参评资格审核."""
+    """The demo organisation; its committee gets a library of 12 in-library experts (one at 乐山第一中学校) and
+    three declarations of its published activity accepted at 参评资格审核."""
     from helpers import valid_id_number
     from meeting_helpers import accepted_declarations, add_library
 
+    demo.seed_demo(ROOT / "admin_config")
     committee = db.session.scalar(select(Committee).where(Committee.name == "乐山市中小学教师中级职称评审委员会"))
     school = db.session.scalar(select(Unit).where(Unit.name == "乐山第一中学校"))
     add_library(committee, committee.forming_unit_id, 12, own_unit_name=school.name)
     activity = db.session.scalar(select(ReviewActivity).where(ReviewActivity.committee_id == committee.id))
-    people = []
-    for n, name in enumerate(("赵一鸣", "钱思远", "孙晓燕"), start=1):
-        number = valid_id_number(birth=f"198{n}0102", region="511102", sequence=100 + n * 2)
-        people.append(Applicant(name=name, id_number=number, gender="男", birth_date=__import__("datetime").date(
-            1980 + n, 1, 2), phone=f"1390833000{n}", unit_id=school.id, password_hash=hash_password("x1234567"),
-            session_token=f"m{n}"))
+    people = [Applicant(name=name, id_number=valid_id_number(birth=f"198{n}0102", region="511102", sequence=100 + n * 2),
+                        gender="男", birth_date=datetime.date(1980 + n, 1, 2), phone=f"1390833000{n}",
+                        unit_id=school.id, password_hash=hash_password("x1234567"), session_token=f"m{n}")
+              for n, name in enumerate(("赵一鸣", "钱思远", "孙晓燕"), start=1)]
     db.session.add_all(people)
     db.session.flush()
     accepted_declarations(activity, people)
@@ -62,42 +55,15 @@ def _seed_meeting_world() -> None:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    tmp_dir = tmp_path_factory.mktemp("meeting-walk")
-    app = create_app({"SECRET_KEY": "browser-test", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_dir / 'demo.db'}",
-                      "SQLALCHEMY_ENGINE_OPTIONS": {}, "UPLOAD_FOLDER": str(tmp_dir / "uploads")},
-                     instance_path=str(tmp_dir))
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        upgrade()
-        reference_data.load_all(ROOT / "admin_config")
-        definitions.deploy_directory()
-        demo.seed_demo(ROOT / "admin_config")
-        _seed_meeting_world()
-        db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Site(app, f"http://127.0.0.1:{server.server_port}", demo.demo_password(ROOT / "admin_config"))
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.engine.dispose()
+    app = browser_app(tmp_path_factory.mktemp("meeting-walk"), _seed_meeting_world)
+    with serving(app) as url:
+        yield Site(app, url, demo.demo_password(ROOT / "admin_config"))
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 def shot(page: Any, name: str) -> None:
@@ -112,13 +78,7 @@ def finish(page: Any, step_label: str) -> None:
 
 
 def test_a_meeting_walked_in_the_browser(browser: Any, site: Site) -> None:
-    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    page.set_default_timeout(20_000)
-    page.goto(f"{site.url}/login")
-    page.fill("#username", "ls_rsj")
-    page.fill("#password", site.password)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
+    page = sign_in(browser, site.url, "ls_rsj", site.password, height=1000)
     page.click("text=评审会议管理")
     page.select_option("select[name=activity_id]", index=1)
     page.once("dialog", lambda dialog: dialog.accept())
