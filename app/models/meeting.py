@@ -114,6 +114,7 @@ class ExpertDraw(db.Model):
     pool: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     already_drawn: Mapped[list[int]] = mapped_column(JSON, default=list)  # replacement: who was drawn before
     replacement_count: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # replacement: group id → n
+    require_chair: Mapped[bool] = mapped_column(default=False)  # replacement: every chair drawn before cancelled
     drawn: Mapped[list[int]] = mapped_column(JSON, default=list)
     reasons: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # expert id → why drawn or not
     created_by_name: Mapped[str] = mapped_column(String(50), default="")

@@ -117,9 +117,11 @@ def group_pools(pool: Iterable[Candidate], groups: Sequence[Group]) -> tuple[dic
 
 
 def draw(pool: Sequence[Candidate], groups: Sequence[Group], multiplier_tenths: int, year: int, seed: str,
-         already_drawn: Iterable[int] = (), counts: Mapping[int, int] | None = None) -> DrawResult:
+         already_drawn: Iterable[int] = (), counts: Mapping[int, int] | None = None,
+         require_chair: bool = False) -> DrawResult:
     """Draw the meeting's experts; `already_drawn` and `counts` (group key → how many) make a replacement draw
-    (补抽) from the same pool, where the at-least-one-chair rule was met by the first draw."""
+    (补抽) from the same pool. A replacement applies the at-least-one-chair rule only when asked (`require_chair`:
+    the chairs drawn before were all cancelled), within the groups it draws for."""
     if multiplier_tenths not in MULTIPLIERS:
         raise InvalidInput("抽选倍数：只能为 1.5 倍、2 倍或 3 倍", field="multiplier")
     if not groups:
@@ -152,8 +154,10 @@ def draw(pool: Sequence[Candidate], groups: Sequence[Group], multiplier_tenths: 
         else:
             target = min(draw_count(group.needed, multiplier_tenths), len(orders[group.key]))
         drawn_by_group[group.key] = orders[group.key][:target]
-    if not replacement and not any(is_chair_candidate(c, year) for cs in drawn_by_group.values() for c in cs):
-        _ensure_chair(groups, orders, drawn_by_group, year, reasons)
+    if (require_chair or not replacement) and not any(
+            is_chair_candidate(c, year) for cs in drawn_by_group.values() for c in cs):
+        within = [g for g in groups if counts is None or counts.get(g.key, 0) > 0]
+        _ensure_chair(within, orders, drawn_by_group, year, reasons)
     result = DrawResult([], {}, [])
     for group in groups:
         for position, candidate in enumerate(orders[group.key], start=1):

@@ -155,10 +155,12 @@ def start_draw(actor: User, meeting: ReviewMeeting, multiplier_tenths: Any, seed
 
 
 def _store(actor: User, meeting: ReviewMeeting, kind: str, seed: str, pool: list[Candidate], groups: list[Group],
-           result: drawing.DrawResult, already: list[int], counts: Mapping[int, int]) -> ExpertDraw:
+           result: drawing.DrawResult, already: list[int], counts: Mapping[int, int],
+           require_chair: bool = False) -> ExpertDraw:
     draw = ExpertDraw(meeting_id=meeting.id, kind=kind, seed=seed, multiplier_tenths=meeting.multiplier_tenths,
                       year=meeting.year, groups=[g.as_json() for g in groups], pool=[c.as_json() for c in pool],
                       already_drawn=already, replacement_count={str(k): v for k, v in counts.items()},
+                      require_chair=require_chair,
                       drawn=result.drawn, reasons={str(k): v for k, v in result.reasons.items()},
                       created_by_name=actor.name)
     db.session.add(draw)
@@ -192,7 +194,8 @@ def replay(draw: ExpertDraw) -> drawing.DrawResult:
     """重放: the stored inputs through the same pure function."""
     counts = {int(k): int(v) for k, v in draw.replacement_count.items()} if draw.kind == "replacement" else None
     return drawing.draw([Candidate.from_json(c) for c in draw.pool], [Group.from_json(g) for g in draw.groups],
-                        draw.multiplier_tenths, draw.year, draw.seed, already_drawn=draw.already_drawn, counts=counts)
+                        draw.multiplier_tenths, draw.year, draw.seed, already_drawn=draw.already_drawn, counts=counts,
+                        require_chair=draw.require_chair)
 
 
 def recusals(meeting: ReviewMeeting) -> dict[str, list[str]]:
@@ -253,14 +256,17 @@ def replacement_draw(actor: User, meeting: ReviewMeeting, group_id: int, count: 
     groups = _groups(meeting)
     if not any(g.key == group_id for g in groups):
         raise NotFound("抽选小组不存在")
-    already = [e.expert_id for e in meeting_experts(meeting)]
+    members = meeting_experts(meeting)
+    already = [e.expert_id for e in members]
+    # Every chair drawn before was cancelled: this draw must bring one (主任委员最少一人).
+    need_chair = not any(e.chair and e.status != "cancelled" for e in members)
     pool, seed = read_pool(meeting), seed or secrets.token_hex(16)
     counts = {group_id: int(count)}
     result = drawing.draw(pool, groups, meeting.multiplier_tenths, meeting.year, seed, already_drawn=already,
-                          counts=counts)
+                          counts=counts, require_chair=need_chair)
     if not result.drawn:
         raise Conflict("补抽：本组已无可抽选的备选专家")
-    return _store(actor, meeting, "replacement", seed, pool, groups, result, already, counts)
+    return _store(actor, meeting, "replacement", seed, pool, groups, result, already, counts, need_chair)
 
 
 def set_executive_chair(actor: User, meeting: ReviewMeeting, member: MeetingExpert) -> None:

@@ -189,3 +189,23 @@ def test_a_grouped_meeting_votes_in_specialty_groups_then_all_together(make_unit
     assert sorted((r.round_no, r.result) for r in results)[:4] == [(1, "failed"), (1, "passed"), (1, "passed"),
                                                                    (1, "passed")]
     assert [r.round_no for r in results].count(2) == 3
+
+
+def test_a_replacement_draw_brings_a_chair_when_every_chair_was_cancelled(world: Any) -> None:
+    meetings.create_meetings(world.staff, world.activity.id)
+    meeting = ordinary_meeting(world)
+    meetings.complete_step(world.staff, meeting, "prepare_meeting")
+    group = draws.add_group(world.staff, meeting, "建筑施工", "intermediate", 2)
+    draws.start_draw(world.staff, meeting, 15, seed="chairs")
+    meetings.complete_step(world.staff, meeting, "draw_experts")
+    members = draws.meeting_experts(meeting)
+    for member in members:
+        draws.set_attendance(world.staff, meeting, member, not member.chair)
+    if any(m.chair for m in members):
+        with pytest.raises(ServiceError, match="没有主任委员"):
+            meetings.complete_step(world.staff, meeting, "confirm_experts")
+    again = draws.replacement_draw(world.staff, meeting, group.id, 1, seed="r")
+    brought = [m for m in draws.meeting_experts(meeting) if m.draw_id == again.id]
+    assert again.require_chair
+    assert len(brought) == 1 and brought[0].chair
+    assert draws.replay(again).drawn == again.drawn

@@ -108,6 +108,7 @@ def upgrade():
     sa.Column('pool', sa.JSON(), nullable=False),
     sa.Column('already_drawn', sa.JSON(), nullable=False),
     sa.Column('replacement_count', sa.JSON(), nullable=False),
+    sa.Column('require_chair', sa.Boolean(), nullable=False),
     sa.Column('drawn', sa.JSON(), nullable=False),
     sa.Column('reasons', sa.JSON(), nullable=False),
     sa.Column('created_by_name', sa.String(length=50), nullable=False),
