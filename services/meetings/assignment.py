@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload, lazyload
 
 from app.extensions import db
 from app.models import Applicant, Declaration, MeetingApplicant, MeetingExpert, ReviewMeeting, User
+from services.common import file_store
 from services.common.errors import Conflict, InvalidInput, NotFound
 from services.meetings.draws import meeting_experts, specialty_group_names
 from services.meetings.meetings import (
@@ -31,6 +32,7 @@ from services.meetings.meetings import (
     register_step_check,
     require_step,
 )
+from services.workflow.forms import FieldDefinition
 
 ACTIVE_STATUSES = ("waiting",)
 # What the meeting's lists show of a declaration (name, 证件号码, unit, level): one joined SELECT. The applicant's
@@ -143,6 +145,34 @@ def save_plan(actor: User, meeting: ReviewMeeting, review_plan: str, supervising
         raise InvalidInput("监督的评委会：不能超过 100 个字", field="supervising_committee")
     meeting.review_plan, meeting.supervising_committee = review_plan, supervising
     record(meeting, actor.name, "plan", "保存评审方案")
+
+
+MATERIAL_TYPES = ("pdf", "docx", "jpg", "png")
+MAX_MATERIALS = 20
+MATERIAL_FIELD = FieldDefinition("material", "专家评议材料", "file", max_size_mb=20, accept=MATERIAL_TYPES)
+
+
+def add_material(actor: User, meeting: ReviewMeeting, filename: str, content: bytes) -> None:
+    """上传专家评议材料 (G7): shown to the experts on their side; checked by size and real type, kept by hash."""
+    require_step(meeting, "assign_applicants", "open_voting")
+    checked = file_store.check(MATERIAL_FIELD, filename, content)
+    files = list(meeting.materials or [])
+    if len(files) >= MAX_MATERIALS:
+        raise InvalidInput(f"专家评议材料：最多上传 {MAX_MATERIALS} 个", field="material")
+    if any(f["sha256"] == checked.sha256 for f in files):
+        raise InvalidInput("专家评议材料：该文件已上传", field="material")
+    meeting.materials = [*files, {"sha256": checked.sha256, "filename": checked.filename, "size": checked.size,
+                                  "file_type": checked.file_type}]
+    db.session.flush()
+    file_store.store(checked, content)
+    record(meeting, actor.name, "material.add", f"上传专家评议材料：{checked.filename}")
+
+
+def material_of(meeting: ReviewMeeting, index: int) -> dict[str, Any]:
+    files = list(meeting.materials or [])
+    if not 0 <= index < len(files):
+        raise NotFound("专家评议材料不存在")
+    return dict(files[index])
 
 
 def _open_voting(meeting: ReviewMeeting) -> None:

@@ -74,6 +74,10 @@ def staff_to_voting(client: FlaskClient, meeting: ReviewMeeting, needed: int = 9
             data["specialty_group"] = "甲组" if n % 2 == 0 else "乙组"
         ok(client.post(f"/meetings/{meeting.id}/applicants/{row.id}/assign", data=data))
     finish(client, meeting, "assign_applicants")
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    ok(client.post(f"/meetings/{meeting.id}/materials", data={"material": (io.BytesIO(pdf), "评议材料.pdf")}))
+    refused = client.post(f"/meetings/{meeting.id}/materials", data={"material": (io.BytesIO(b"MZ\x90"), "x.pdf")})
+    assert refused.status_code == 400 and "专家评议材料：文件类型" in refused.get_data(as_text=True)
     ok(client.post(f"/meetings/{meeting.id}/voting", data={"review_plan": "逐人评议，无记名投票。",
                                                           "supervising_committee": "省职称评审监督委员会"}))
     finish(client, meeting, "open_voting")
@@ -134,6 +138,11 @@ def test_an_ordinary_meeting_through_its_pages(app: Any, client: FlaskClient, lo
     expert = app.test_client()
     ok(expert.post("/expert/login", data={"account": members[0].expert.id_number, "password": password}))
     assert meeting.name in ok(expert.get("/expert/"), 200).get_data(as_text=True)
+    assert "评议材料.pdf" in ok(expert.get(f"/expert/meetings/{meeting.id}"), 200).get_data(as_text=True)
+    assert ok(expert.get(f"/expert/meetings/{meeting.id}/plan-materials/0"), 200).data.startswith(b"%PDF")
+    # After 开启专家投票 the materials are fixed (409, the step named).
+    late = client.post(f"/meetings/{meeting.id}/materials", data={"material": (io.BytesIO(b"%PDF-1.4 x"), "y.pdf")})
+    assert late.status_code == 409 and "开启专家投票" in late.get_data(as_text=True)
     # Every expert votes through the web: 7 of 8 sitting vote 通过.
     vote_through_web(app, meeting, members, lambda n, a: "pass" if n < 7 else "fail")
     page = ok(client.get(f"/meetings/{meeting.id}/count?tab=results"), 200).get_data(as_text=True)

@@ -417,6 +417,10 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/meetings/<int:meeting_id>/exports/<export_kind>": {"GET": Entry("meeting.manage", MEETING)},
     "/meetings/<int:meeting_id>/voting": both("meeting.manage", MEETING),
     "/meetings/<int:meeting_id>/count": {"GET": Entry("meeting.manage", MEETING)},
+    "/meetings/<int:meeting_id>/materials": {"POST": Entry("meeting.manage", MEETING)},
+    # The matrix meeting has no 评议材料: its holders get 404 for the file, as anyone else.
+    "/meetings/<int:meeting_id>/materials/<int:file_index>": {"GET": Entry("meeting.manage", {
+        **MEETING, "member_with": NOT_FOUND})},
     "/meetings/<int:meeting_id>/experts/<int:member_id>/return": {"POST": Entry("meeting.manage", MEETING)},
     "/meetings/<int:meeting_id>/experts/<int:member_id>/absent": {"POST": Entry("meeting.manage", MEETING)},
     # 专家端 (A9): sign-in open to visitors; the rest for signed-in experts only (their own 404s: tests/web/
@@ -430,6 +434,7 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/expert/meetings/<int:meeting_id>/applicants/<int:row_id>/materials/<material_key>/<int:file_index>": {
         "GET": Entry("home.view", EXPERT_ONLY)},
     "/expert/meetings/<int:meeting_id>/submit": {"POST": Entry("home.view", EXPERT_ONLY)},
+    "/expert/meetings/<int:meeting_id>/plan-materials/<int:file_index>": {"GET": Entry("home.view", EXPERT_ONLY)},
 }
 
 MATRIX = [(rule, method) for rule, methods in ROUTES.items() for method in methods]

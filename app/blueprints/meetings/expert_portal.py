@@ -148,6 +148,16 @@ def material(meeting_id: int, row_id: int, material_key: str, file_index: int) -
     return send_stored(files[file_index])
 
 
+@bp.route("/meetings/<int:meeting_id>/plan-materials/<int:file_index>")
+@expert_required
+def plan_material(meeting_id: int, file_index: int) -> Any:
+    """专家评议材料 the committee uploaded for the meeting."""
+    from services.meetings import assignment
+
+    found, _seat = voting.seat_of(_me(), meeting_id)
+    return send_stored(assignment.material_of(found, file_index))
+
+
 @bp.route("/meetings/<int:meeting_id>/submit", methods=["POST"])
 @expert_required
 def submit(meeting_id: int) -> Any:

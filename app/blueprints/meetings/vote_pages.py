@@ -13,7 +13,7 @@ from flask_login import current_user
 from app.auth import permission_required
 from app.blueprints.meetings.meetings import PERMISSION, _meeting, bp, meeting_context
 from app.extensions import db
-from app.web import xlsx_response
+from app.web import send_stored, xlsx_response
 from services.common import audit_log
 from services.common.errors import InvalidInput, NotFound, ServiceError
 from services.meetings import assignment, draws, exports, preparation, voting
@@ -108,6 +108,25 @@ def voting_page(meeting_id: int) -> Any:
     page = render_template("meetings/voting.html", **meeting_context(meeting), exports=EXPORTS, error=error,
                            errors=errors)
     return (page, 400) if error else page
+
+
+@bp.route("/<int:meeting_id>/materials", methods=["POST"])
+@permission_required(PERMISSION)
+def add_material(meeting_id: int) -> Any:
+    meeting = _meeting(meeting_id)
+    upload = request.files.get("material")
+    if upload is None or not upload.filename:
+        raise InvalidInput("专家评议材料：请选择文件", field="material")
+    assignment.add_material(current_user, meeting, upload.filename, upload.read())
+    db.session.commit()
+    flash("专家评议材料已上传", "success")
+    return redirect(url_for("meetings.voting_page", meeting_id=meeting.id))
+
+
+@bp.route("/<int:meeting_id>/materials/<int:file_index>")
+@permission_required(PERMISSION)
+def material(meeting_id: int, file_index: int) -> Any:
+    return send_stored(assignment.material_of(_meeting(meeting_id), file_index))
 
 
 @bp.route("/<int:meeting_id>/count")
