@@ -1,7 +1,7 @@
 """review meetings, expert drawing, ballots and expert accounts
 
 Revision ID: 0e5c09642ce0
-Revises: 83588238dd59
+Revises: c5690864ede9
 The committee review meeting (issue 15): meetings, 抽选小组 and stored draws, drawn experts, the applicants
 on a meeting, secret ballots and their submissions, round results, the permanent event record, expert accounts.
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0e5c09642ce0'
-down_revision = '83588238dd59'
+down_revision = 'c5690864ede9'
 branch_labels = None
 depends_on = None
 
