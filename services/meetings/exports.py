@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from app.models import ReviewMeeting
+from app.models import ExpertDraw, ReviewMeeting
 from app.models.meeting import RESULT_LABELS
 from services.common.errors import NotFound
 from services.common.excel.export import write_table
@@ -21,6 +21,19 @@ def reorder_template(meeting: ReviewMeeting) -> bytes:
     rows = [(a.position, a.declaration.applicant.name, a.declaration.applicant.id_number, a.declaration.unit.name)
             for a in assignment.applicants_of(meeting, ("waiting",))]
     return write_table("人员再排序", REORDER_COLUMNS, rows)
+
+
+def draw_record_xlsx(meeting: ReviewMeeting, record: ExpertDraw) -> bytes:
+    """抽选记录 for auditors: the seed and rules on top, then every pool expert with the result and the reason."""
+    headers = ("专家ID", "姓名", "工作单位", "从事专业", "评委会职务", "近三年参会", "曾任主任委员年份", "抽选小组", "结果", "原因",
+               "回避")
+    head = [("随机种子", record.seed), ("抽选倍数", f"{record.multiplier_tenths / 10:g} 倍"), ("年度", record.year),
+            ("类型", "补抽" if record.kind == "replacement" else "抽选"), ("操作人", record.created_by_name)]
+    rows: list[Sequence[object]] = [(label, value, "", "", "", "", "", "", "", "", "") for label, value in head]
+    rows += [(r["expert_id"], r["name"], r["unit"], r["specialty"], r["role"], "、".join(map(str, r["attended_years"])),
+              "、".join(map(str, r["chair_years"])), r["group"], "抽中" if r["drawn"] else "未抽中", r["reason"],
+              r["recused"]) for r in draws.draw_record_rows(record, draws.recusals(meeting))]
+    return write_table("抽选记录", headers, rows)
 
 
 def build(meeting: ReviewMeeting, kind: str) -> bytes:

@@ -132,6 +132,9 @@ def test_an_ordinary_meeting_through_its_pages(app: Any, client: FlaskClient, lo
     page = ok(client.post(f"/meetings/{meeting.id}/draws/{record.id}"), 200).get_data(as_text=True)
     assert "重放结果与记录一致" in page and record.seed in page
     assert "回避：与申报人 申报人1、申报人2、申报人3 同一单位" in page
+    exported = ok(client.get(f"/meetings/{meeting.id}/draws/{record.id}/export"), 200)
+    sheet = CalamineWorkbook.from_filelike(io.BytesIO(exported.data)).get_sheet_by_index(0).to_python()
+    assert sheet[1][:2] == ["随机种子", record.seed] and sum(1 for row in sheet if row[8] == "抽中") == 9
     # A password issued from the confirmation page signs the expert in.
     shown = ok(client.post(f"/meetings/{meeting.id}/experts/{members[0].id}/password"), 200).get_data(as_text=True)
     password = re.search(r'<code class="fs-6">([^<]+)</code>', shown).group(1)

@@ -403,6 +403,7 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/meetings/<int:meeting_id>/groups": {"POST": Entry("meeting.manage", MEETING)},
     "/meetings/<int:meeting_id>/groups/<int:group_id>/delete": {"POST": Entry("meeting.manage", MEETING)},
     "/meetings/<int:meeting_id>/draws/<int:draw_id>": both("meeting.manage", MEETING),
+    "/meetings/<int:meeting_id>/draws/<int:draw_id>/export": {"GET": Entry("meeting.manage", MEETING)},
     "/meetings/<int:meeting_id>/experts": {"GET": Entry("meeting.manage", MEETING)},
     "/meetings/<int:meeting_id>/experts/<int:member_id>/<any(confirm, cancel):attendance>": {
         "POST": Entry("meeting.manage", MEETING)},

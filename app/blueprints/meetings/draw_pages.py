@@ -12,6 +12,7 @@ from app.blueprints.meetings.meetings import PERMISSION, _meeting, bp, meeting_c
 from app.extensions import db
 from app.models import TitleLevel
 from app.models.meeting import MULTIPLIER_LABELS
+from app.web import xlsx_response
 from services.common.errors import ServiceError
 from services.meetings import draws
 
@@ -96,6 +97,20 @@ def draw_record(meeting_id: int, draw_id: int) -> Any:
     return render_template("meetings/draw_record.html", **meeting_context(meeting), record=record, replay=replay,
                            rows=rows[(page - 1) * RECORD_PAGE: page * RECORD_PAGE], total=len(rows), page=page,
                            pages=pages, shown=shown, keyword=keyword)
+
+
+@bp.route("/<int:meeting_id>/draws/<int:draw_id>/export")
+@permission_required(PERMISSION)
+def draw_record_export(meeting_id: int, draw_id: int) -> Any:
+    from services.common import audit_log
+    from services.meetings import exports
+
+    meeting = _meeting(meeting_id)
+    record = draws.load_draw(meeting, draw_id)
+    content = exports.draw_record_xlsx(meeting, record)
+    audit_log.record(current_user, "meeting.export", f"导出抽选记录：{meeting.name}", "review_meeting", meeting.id)
+    db.session.commit()
+    return xlsx_response(content, "抽选记录.xlsx")
 
 
 @bp.route("/<int:meeting_id>/experts")
