@@ -95,8 +95,11 @@ def is_chair_candidate(candidate: Candidate, year: int) -> bool:
 
 
 def attended_three_years(candidate: Candidate, year: int) -> bool:
-    years = set(candidate.attended_years)
-    return all(year - k in years for k in range(1, CONSECUTIVE_YEARS + 1))
+    return _three_years_before(year).issubset(candidate.attended_years)
+
+
+def _three_years_before(year: int) -> frozenset[int]:
+    return frozenset(year - k for k in range(1, CONSECUTIVE_YEARS + 1))
 
 
 def _matches(candidate: Candidate, group: Group) -> bool:
@@ -107,8 +110,11 @@ def group_pools(pool: Iterable[Candidate], groups: Sequence[Group]) -> tuple[dic
     """Each group's candidates (one group per expert) and the reason of every expert left out."""
     pools: dict[int, list[Candidate]] = {g.key: [] for g in groups}
     reasons: dict[int, str] = {}
+    by_specialty: dict[str, list[Group]] = {}
+    for g in groups:  # in the groups' order: the first that matches takes the expert
+        by_specialty.setdefault(g.specialty, []).append(g)
     for candidate in sorted(pool, key=lambda c: c.expert_id):
-        group = next((g for g in groups if _matches(candidate, g)), None)
+        group = next((g for g in by_specialty.get(candidate.specialty, ()) if _matches(candidate, g)), None)
         if group is None:
             reasons[candidate.expert_id] = "未入组：从事专业或职称层级不符合任何抽选小组"
             continue
@@ -160,8 +166,9 @@ def draw(pool: Sequence[Candidate], groups: Sequence[Group], multiplier_tenths: 
         _ensure_chair(within, orders, drawn_by_group, year, reasons)
     result = DrawResult([], {}, [])
     for group in groups:
+        chosen_ids = {c.expert_id for c in drawn_by_group[group.key]}
         for position, candidate in enumerate(orders[group.key], start=1):
-            chosen = candidate in drawn_by_group[group.key]
+            chosen = candidate.expert_id in chosen_ids
             note = "上年度主任委员，本年度不计为主任委员备选；" if candidate.role == "chair" and not \
                 is_chair_candidate(candidate, year) else ("主任委员备选；" if is_chair_candidate(candidate, year) else "")
             if chosen:
@@ -184,8 +191,9 @@ def _ensure_chair(groups: Sequence[Group], orders: Mapping[int, list[Candidate]]
     replaces the last drawn non-chair of its group."""
     for group in groups:
         chosen = drawn[group.key]
+        chosen_ids = {c.expert_id for c in chosen}
         for position, candidate in enumerate(orders[group.key], start=1):
-            if candidate in chosen or not is_chair_candidate(candidate, year):
+            if candidate.expert_id in chosen_ids or not is_chair_candidate(candidate, year):
                 continue
             if chosen:
                 replaced = chosen.pop()
