@@ -150,6 +150,8 @@ def test_an_ordinary_meeting_through_its_pages(app: Any, client: FlaskClient, lo
     vote_through_web(app, meeting, members, lambda n, a: "pass" if n < 7 else "fail")
     page = ok(client.get(f"/meetings/{meeting.id}/count?tab=results"), 200).get_data(as_text=True)
     assert page.count(">通过</td>") == 3
+    found = ok(client.get(f"/meetings/{meeting.id}/count?tab=results&keyword=申报人2"), 200).get_data(as_text=True)
+    assert "申报人2" in found and "申报人1" not in found and "共 1 条" in found
     finish(client, meeting, "count_votes")
     assert step_name(meeting) is None and results(meeting) == ["passed"] * 3
     assert 'data-mark=""' in ok(client.get(f"/meetings/{meeting.id}"), 200).get_data(as_text=True)

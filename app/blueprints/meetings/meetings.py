@@ -5,6 +5,8 @@ app/blueprints/meetings/draw_pages.py and vote_pages.py on the same Blueprint.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -26,6 +28,61 @@ STEP_PAGES = {"prepare_meeting": "meetings.prepare", "draw_experts": "meetings.d
               "confirm_experts": "meetings.experts", "group_experts": "meetings.expert_groups",
               "assign_applicants": "meetings.assign", "open_voting": "meetings.voting_page",
               "count_votes": "meetings.count"}
+
+
+@dataclass
+class ListPage:
+    """A page of a list already in memory (a meeting's applicants: the count needs them all), shaped for the
+    `pager` macro; `keyword` filters by 姓名 or 工作单位 first."""
+
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max((self.total + self.per_page - 1) // self.per_page, 1)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int | None:
+        return self.page - 1 if self.has_prev else None
+
+    @property
+    def next_num(self) -> int | None:
+        return self.page + 1 if self.has_next else None
+
+    def iter_pages(self, left_edge: int = 1, right_edge: int = 1, left_current: int = 2,
+                   right_current: int = 2) -> Iterator[int | None]:
+        last = 0
+        for number in range(1, self.pages + 1):
+            if (number <= left_edge or number > self.pages - right_edge
+                    or self.page - left_current <= number <= self.page + right_current):
+                if last and number - last > 1:
+                    yield None
+                yield number
+                last = number
+
+
+def page_of(rows: list[Any], name_of: Callable[[Any], tuple[str, str]], per_page: int = 50) -> ListPage:
+    keyword = request.args.get("keyword", "").strip()[:30]
+    if keyword:
+        rows = [r for r in rows if any(keyword in text for text in name_of(r))]
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    return ListPage(rows[(page - 1) * per_page: page * per_page], page, per_page, len(rows))
+
+
+def applicant_names(row: Any) -> tuple[str, str]:
+    applicant = row[0] if isinstance(row, tuple) else row
+    return applicant.declaration.applicant.name, applicant.declaration.unit.name
 
 
 def _meeting(meeting_id: int) -> ReviewMeeting:
@@ -69,6 +126,7 @@ def detail(meeting_id: int) -> Any:
     meeting = _meeting(meeting_id)
     rows = assignment.applicants_of(meeting)
     return render_template("meetings/detail.html", **meeting_context(meeting), applicants=rows,
+                           listed=page_of(rows, applicant_names),
                            experts=draws.meeting_experts(meeting), results=voting.round_results(meeting))
 
 
@@ -126,7 +184,7 @@ def prepare(meeting_id: int) -> Any:
 def _prepare_page(meeting: ReviewMeeting, exc: ServiceError | None = None) -> Any:
     context = {"error": exc.message if exc else "", "errors": exc.errors if exc else {}}
     page = render_template("meetings/prepare.html", **meeting_context(meeting),
-                           applicants=assignment.applicants_of(meeting), **context)
+                           listed=page_of(assignment.applicants_of(meeting), applicant_names), **context)
     return (page, exc.status) if exc else page
 
 

@@ -11,7 +11,14 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.auth import permission_required
-from app.blueprints.meetings.meetings import PERMISSION, _meeting, bp, meeting_context
+from app.blueprints.meetings.meetings import (
+    PERMISSION,
+    _meeting,
+    applicant_names,
+    bp,
+    meeting_context,
+    page_of,
+)
 from app.extensions import db
 from app.web import send_stored, xlsx_response
 from services.common import audit_log
@@ -22,7 +29,7 @@ from services.meetings import assignment, draws, exports, preparation, voting
 def _assign_page(meeting: Any, exc: ServiceError | None = None) -> Any:
     members = [m for m in draws.meeting_experts(meeting) if m.status == "confirmed"]
     page = render_template("meetings/assign.html", **meeting_context(meeting),
-                           applicants=assignment.applicants_of(meeting), members=members,
+                           listed=page_of(assignment.applicants_of(meeting), applicant_names), members=members,
                            names={m.id: m.expert.name for m in members},
                            specialty_groups=draws.specialty_group_names(meeting),
                            error=exc.message if exc else "", errors=exc.errors if exc else {})
@@ -139,8 +146,8 @@ def count(meeting_id: int) -> Any:
     tallies = voting.applicant_tallies(meeting)
     if request.args.get("result"):
         tallies = [(a, t) for a, t in tallies if t.result == request.args["result"]]
-    return render_template("meetings/count.html", **meeting_context(meeting), progress=progress, tallies=tallies,
-                           tab=request.args.get("tab", "progress"))
+    return render_template("meetings/count.html", **meeting_context(meeting), progress=progress,
+                           listed=page_of(tallies, applicant_names), tab=request.args.get("tab", "progress"))
 
 
 @bp.route("/<int:meeting_id>/experts/<int:member_id>/return", methods=["POST"])
