@@ -134,3 +134,25 @@ def test_too_few_candidates_or_no_chair_refuses_the_draw() -> None:
         drawing.draw([_expert(1), _expert(2)], [Group(1, "第1组", "建筑施工", 3, 2)], 15, YEAR, "s")
     with pytest.raises(InvalidInput, match="抽选倍数"):
         drawing.draw([_expert(1, "chair")], [Group(1, "第1组", "建筑施工", 3, 1)], 25, YEAR, "s")
+
+
+@settings(max_examples=150, deadline=None)
+@given(libraries())
+def test_a_replacement_asked_for_a_chair_brings_one_when_the_group_has_one_left(library: Any) -> None:
+    pool, groups, multiplier, seed = library
+    try:
+        first = drawing.draw(pool, groups, multiplier, YEAR, seed)
+    except InvalidInput:
+        assume(False)
+        return
+    pools, _ = drawing.group_pools(pool, groups)
+    left = [c for c in pools[groups[0].key] if c.expert_id not in first.drawn and drawing.is_chair_candidate(c, YEAR)]
+    counts = {groups[0].key: 2}
+    try:
+        again = drawing.draw(pool, groups, multiplier, YEAR, seed + "c", already_drawn=first.drawn, counts=counts,
+                             require_chair=True)
+    except InvalidInput:
+        assert not left  # refused only when the group has no chair candidate left
+        return
+    assert left and again.chairs and set(again.chairs) <= {c.expert_id for c in left}
+    assert len(again.drawn) <= 2 and not set(again.drawn) & set(first.drawn)
