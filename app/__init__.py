@@ -55,6 +55,7 @@ def _bind_business_operations() -> None:
     from services.history import review as history_review
     from services.meetings import meetings
     from services.org import registration, superior_change
+    from services.results import confirmation as result_confirmation
 
     registration.register_operations()
     superior_change.register_operations()
@@ -65,6 +66,7 @@ def _bind_business_operations() -> None:
     quota_review.register_operations()
     history_review.register_operations()
     meetings.register_operations()
+    result_confirmation.register_operations()
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -9,6 +9,7 @@ import services.applications.application_queries  # noqa: F401  (job kinds)
 import services.experts.expert_import  # noqa: F401
 import services.history.upload  # noqa: F401
 import services.jobs.tasks  # noqa: F401
+import services.results.confirmation  # noqa: F401
 from app.extensions import db
 
 
@@ -20,3 +21,13 @@ def workflow_tick() -> int:
     fired = instances.tick_due()
     db.session.commit()
     return fired
+
+
+@shared_task(name="zhiping.results_release", ignore_result=True)
+def results_release() -> int:
+    """评审结果公示 whose period has ended: passers go to confirmation, or wait for their complaints."""
+    from services.results import publicity
+
+    released = publicity.release_due()
+    db.session.commit()
+    return released

@@ -32,6 +32,8 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.org.staff import bp as staff_bp
     from app.blueprints.org.units import bp as units_bp
     from app.blueprints.reference.dictionary import bp as dictionary_bp
+    from app.blueprints.results.results import bp as results_bp
+    from app.blueprints.results.results import public_bp as public_results_bp
     from app.blueprints.workflow.inbox import bp as inbox_bp
     from app.blueprints.workflow.process_admin import bp as process_admin_bp
 
@@ -50,3 +52,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(history_bp)
     app.register_blueprint(meetings_bp)
     app.register_blueprint(expert_portal_bp)
+    app.register_blueprint(results_bp)
+    app.register_blueprint(public_results_bp)

@@ -40,6 +40,8 @@ def init_celery(app: Flask) -> Celery:
         beat_schedule={
             "workflow-tick": {"task": "zhiping.workflow_tick", "schedule": float(config["WORKFLOW_TICK_SECONDS"])},
             "recover-jobs": {"task": "zhiping.recover_jobs", "schedule": 60.0},
+            # 评审结果公示 ends at midnight; hourly is soon enough and costs one query when nothing is due.
+            "results-release": {"task": "zhiping.results_release", "schedule": 3600.0},
         },
     )
     celery.set_default()

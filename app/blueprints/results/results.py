@@ -1,0 +1,292 @@
+"""评审结果 pages (G12, H1–H3): the committee's 评审结果公示 and 结果报送, the confirming unit's 评审结果确认, and
+the public notice with 我要反馈 (its own blueprint: visitors and applicants reach it)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from app.auth import permission_required
+from app.blueprints.workflow.inbox import register_record_view
+from app.extensions import db
+from app.models import Complaint, ProcessInstance, ResultEntry
+from app.web import date_input, paginate, send_stored, xlsx_response
+from services.common import file_store
+from services.common.errors import NotFound, ServiceError
+from services.common.excel.export import write_table
+from services.results import confirmation, publicity
+from services.workflow.forms import FieldDefinition
+
+bp = Blueprint("results", __name__, url_prefix="/results")
+public_bp = Blueprint("public_results", __name__, url_prefix="/public/results")
+
+EVIDENCE = FieldDefinition("evidence", "证明材料", "file", max_size_mb=20, accept=("pdf", "jpg", "png"))
+
+
+def _files(name: str, spec: FieldDefinition) -> list[tuple[dict[str, Any], bytes]]:
+    """Uploaded files checked (nothing stored yet): (record, content) pairs."""
+    kept = []
+    for upload in request.files.getlist(name):
+        if not upload or not upload.filename:
+            continue
+        content = upload.read()
+        checked = file_store.check(spec, upload.filename, content)
+        kept.append(({"sha256": checked.sha256, "filename": checked.filename, "size": checked.size,
+                      "file_type": checked.file_type}, content))
+    return kept
+
+
+def _store(files: list[tuple[dict[str, Any], bytes]]) -> None:
+    for record, content in files:
+        file_store.store(file_store.StoredFile(record["sha256"], record["filename"], record["size"],
+                                               record["file_type"]), content)
+
+
+# --- 评审结果公示 (the committee's forming unit) ---------------------------------------------------------------------
+
+@bp.route("/")
+@permission_required(publicity.PUBLICIZE_PERMISSION)
+def index() -> Any:
+    from app.models import ResultPublicity
+
+    stmt = select(ResultPublicity).where(ResultPublicity.unit_id == current_user.unit_id) \
+        .order_by(ResultPublicity.published_at.desc(), ResultPublicity.id.desc())
+    pagination = paginate(stmt)
+    ids = [p.id for p in pagination.items]
+    open_counts = dict(db.session.execute(select(Complaint.publicity_id, func.count()).where(
+        Complaint.publicity_id.in_(ids), Complaint.status == "open").group_by(Complaint.publicity_id)).tuples().all())
+    people = dict(db.session.execute(select(ResultEntry.publicity_id, func.count()).where(
+        ResultEntry.publicity_id.in_(ids)).group_by(ResultEntry.publicity_id)).tuples().all())
+    return render_template("results/index.html", pagination=pagination, meetings=publicity.publishable_meetings(
+        current_user), open_counts=open_counts, people=people)
+
+
+def _form() -> publicity.PublicityForm:
+    days = request.form.get("working_days", "").strip()
+    return publicity.PublicityForm(
+        title=request.form.get("title", ""), start_on=date_input(request.form.get("start_on"), "start_on", "公示开始日期"),
+        working_days=int(days) if days.isdigit() else None, contact_name=request.form.get("contact_name", ""),
+        contact_phone=request.form.get("contact_phone", ""))
+
+
+@bp.route("/meetings/<int:meeting_id>/publish", methods=["GET", "POST"])
+@permission_required(publicity.PUBLICIZE_PERMISSION)
+def publish(meeting_id: int) -> Any:
+    meeting = publicity.load_meeting(current_user, meeting_id)
+    rows = publicity.passers(meeting)
+    minimum = publicity.calendar().publicity_working_days
+    if request.method == "POST":
+        try:
+            created = publicity.publish(current_user, meeting, _form())
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            return render_template("results/publish.html", meeting=meeting, rows=rows, minimum=minimum,
+                                   values=request.form, errors=exc.errors or {exc.field or "title": [exc.message]},
+                                   error=exc.message), exc.status
+        flash(f"评审结果公示已发布，公示期至 {created.end_on}", "success")
+        return redirect(url_for("results.publicity_page", publicity_id=created.id))
+    values = {"title": f"{meeting.committee.name}{meeting.year}年度评审结果公示", "start_on": date.today().isoformat(),
+              "working_days": str(minimum)}
+    return render_template("results/publish.html", meeting=meeting, rows=rows, minimum=minimum, values=values,
+                           errors={})
+
+
+@bp.route("/end-date")
+@permission_required(publicity.PUBLICIZE_PERMISSION)
+def end_date() -> Any:
+    """The computed last day of a period (htmx beside the form)."""
+    start = date_input(request.args.get("start_on"), "start_on", "公示开始日期")
+    days = request.args.get("working_days", "")
+    if start is None or not days.isdigit() or not 1 <= int(days) <= 60:
+        return "<span class=\"text-secondary\">填写开始日期和工作日天数后显示</span>"
+    return f"公示截止日期：<strong data-testid=\"end-on\">{publicity.end_of_period(start, int(days))}</strong>"
+
+
+@bp.route("/publicity/<int:publicity_id>")
+@permission_required(publicity.PUBLICIZE_PERMISSION)
+def publicity_page(publicity_id: int) -> Any:
+    item = publicity.load_publicity(current_user, publicity_id)
+    return render_template("results/publicity.html", publicity=item, entries=publicity.entries_of(item),
+                           complaints=publicity.complaints_of(item), errors={})
+
+
+@bp.route("/publicity/<int:publicity_id>/withdraw", methods=["POST"])
+@permission_required(publicity.PUBLICIZE_PERMISSION)
+def withdraw(publicity_id: int) -> Any:
+    item = publicity.load_publicity(current_user, publicity_id)
+    publicity.withdraw(current_user, item, request.form.get("reason", ""))
+    db.session.commit()
+    flash("公示已撤回，公示页面已下线", "success")
+    return redirect(url_for("results.index"))
+
+
+@bp.route("/publicity/<int:publicity_id>/offline", methods=["POST"])
+@permission_required(publicity.PUBLICIZE_PERMISSION)
+def offline_complaint(publicity_id: int) -> Any:
+    item = publicity.load_publicity(current_user, publicity_id)
+    try:
+        files = _files("evidence", EVIDENCE)
+        publicity.record_offline(current_user, item, request.form, [record for record, _ in files])
+        _store(files)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        item = publicity.load_publicity(current_user, publicity_id)
+        return render_template("results/publicity.html", publicity=item, entries=publicity.entries_of(item),
+                               complaints=publicity.complaints_of(item), values=request.form,
+                               errors=exc.errors or {exc.field or "offline": [exc.message]}), exc.status
+    flash("线下投诉已录入", "success")
+    return redirect(url_for("results.publicity_page", publicity_id=item.id))
+
+
+@bp.route("/complaints/<int:complaint_id>/settle", methods=["POST"])
+@permission_required(publicity.PUBLICIZE_PERMISSION)
+def settle(complaint_id: int) -> Any:
+    complaint = publicity.load_complaint(current_user, complaint_id)
+    publicity.settle(current_user, complaint, request.form.get("outcome", ""), request.form.get("outcome_reason", ""))
+    db.session.commit()
+    flash("投诉处理结果已保存", "success")
+    return redirect(url_for("results.publicity_page", publicity_id=complaint.publicity_id))
+
+
+@bp.route("/complaints/<int:complaint_id>/evidence/<int:index>")
+@permission_required(publicity.PUBLICIZE_PERMISSION)
+def evidence(complaint_id: int, index: int) -> Any:
+    complaint = publicity.load_complaint(current_user, complaint_id)
+    if not 0 <= index < len(complaint.evidence):
+        abort(404)
+    return send_stored(complaint.evidence[index])
+
+
+# --- 结果报送: the committee's side (H3) ----------------------------------------------------------------------------
+
+@bp.route("/committee")
+@permission_required(publicity.PUBLICIZE_PERMISSION)
+def committee() -> Any:
+    status = request.args.get("status", "returned")
+    status = status if status in ("returned", "confirming", "confirmed", "rejected", "held", "revoked") else "returned"
+    return render_template("results/committee.html", pagination=paginate(confirmation.committee_query(
+        current_user, status)), status=status, errors={})
+
+
+@bp.route("/entries/<int:entry_id>/supplement", methods=["POST"])
+@permission_required(publicity.PUBLICIZE_PERMISSION)
+def supplement(entry_id: int) -> Any:
+    entry = confirmation.load_for_committee(current_user, entry_id)
+    files = _files("files", EVIDENCE)
+    confirmation.supplement(current_user, entry, request.form.get("note", ""), [record for record, _ in files])
+    _store(files)
+    db.session.commit()
+    flash(f"{entry.name} 的补充材料已提交确认单位", "success")
+    return redirect(url_for("results.committee", status="returned"))
+
+
+@bp.route("/committee/doc-no", methods=["POST"])
+@permission_required(publicity.PUBLICIZE_PERMISSION)
+def doc_numbers() -> Any:
+    ids = [int(i) for i in request.form.getlist("entry_ids") if i.isdigit()]
+    count = confirmation.set_doc_numbers(current_user, ids, request.form.get("doc_no", ""),
+                                         date_input(request.form.get("approved_on"), "approved_on", "批准时间"))
+    db.session.commit()
+    flash(f"已为 {count} 人设置职称文件文号", "success")
+    return redirect(url_for("results.committee", status="confirmed"))
+
+
+@bp.route("/entries/<int:entry_id>/files/<int:index>")
+@login_required
+def supplement_file(entry_id: int, index: int) -> Any:
+    entry = db.session.get(ResultEntry, entry_id)
+    if entry is None or current_user.unit_id not in (entry.committee_unit_id, entry.confirming_unit_id) \
+            or not 0 <= index < len(entry.supplement_files):
+        abort(404)
+    return send_stored(entry.supplement_files[index])
+
+
+# --- 评审结果确认 (the confirming unit) -------------------------------------------------------------------------------
+
+@bp.route("/confirm")
+@permission_required(confirmation.CONFIRM_PERMISSION)
+def confirm_list() -> Any:
+    tab = request.args.get("tab", "pending") if request.args.get("tab") in confirmation.TABS else "pending"
+    delegated = request.args.get("delegated") == "1"
+    name = request.args.get("name", "").strip()[:50]
+    stmt = confirmation.query(current_user, tab, delegated, name)
+    if request.args.get("export") == "1":
+        rows = ([e.name, e.work_unit, e.title_name, e.specialty, e.status_label, e.opinion]
+                for e in db.session.scalars(stmt))
+        return xlsx_response(write_table("评审结果确认", ["姓名", "工作单位", "资格名称", "专业", "状态", "意见"], rows),
+                             f"评审结果确认（{confirmation.TABS[tab][0]}）.xlsx")
+    pagination = paginate(stmt)
+    from services.workflow import instances
+
+    tasks = instances.open_tasks_of(current_user, confirmation.BUSINESS_TYPE, [e.id for e in pagination.items])
+    counts = {key: db.session.scalar(select(func.count()).select_from(
+        confirmation.query(current_user, key, delegated).subquery())) for key in confirmation.TABS}
+    return render_template("results/confirm.html", pagination=pagination, tab=tab, tabs=confirmation.TABS,
+                           delegated=delegated, name=name, tasks=tasks, counts=counts)
+
+
+@bp.route("/confirm/pass-all", methods=["POST"])
+@permission_required(confirmation.CONFIRM_PERMISSION)
+def pass_all() -> Any:
+    ids = [int(i) for i in request.form.getlist("entry_ids") if i.isdigit()]
+    job = confirmation.start_pass_all(current_user, ids, request.form.get("opinion", ""))
+    return redirect(url_for("jobs.detail", job_id=job.id))
+
+
+def _entry_record(instance: ProcessInstance) -> dict[str, Any]:
+    entry = db.session.get(ResultEntry, instance.business_id)
+    if entry is None:
+        raise NotFound("评审结果不存在")
+    return {"entry": entry}
+
+
+register_record_view(confirmation.BUSINESS_TYPE, _entry_record)
+
+
+# --- the public notice and 我要反馈 -------------------------------------------------------------------------------------
+
+@public_bp.route("/<int:publicity_id>")
+def notice(publicity_id: int) -> Any:
+    item = publicity.public_publicity(publicity_id)
+    today = date.today()
+    return render_template("results/public.html", publicity=item, notice=publicity.notice_html(item),
+                           open_now=item.status == "published" and item.start_on <= today <= item.end_on,
+                           ended=item.end_on < today)
+
+
+@public_bp.route("/<int:publicity_id>/notice.pdf")
+def notice_pdf(publicity_id: int) -> Any:
+    item = publicity.public_publicity(publicity_id)
+    if not item.notice_pdf:
+        abort(404)
+    return send_stored(item.notice_pdf)
+
+
+@public_bp.route("/<int:publicity_id>/feedback", methods=["GET", "POST"])
+@login_required
+def feedback(publicity_id: int) -> Any:
+    item = publicity.public_publicity(publicity_id)
+    entries = publicity.entries_of(item)
+    if request.method == "POST":
+        try:
+            publicity.file_complaint(current_user, item, request.form)
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            return render_template("results/feedback.html", publicity=item, entries=entries, values=request.form,
+                                   errors=exc.errors or {exc.field or "content": [exc.message]}), exc.status
+        flash("反馈已提交，评委会将核实处理", "success")
+        return redirect(url_for("public_results.notice", publicity_id=item.id))
+    return render_template("results/feedback.html", publicity=item, entries=entries, values={}, errors={})
+
+
+@public_bp.app_template_global()
+def public_result_notices() -> list[Any]:
+    """The notices the public home page lists (its results/_public_section.html)."""
+    return publicity.public_publicities()

@@ -1,0 +1,191 @@
+"""评审结果确认 (manual S 1.2.7; S 2.5.7.2; FEATURES H1, H2, H3 补充材料), through bpmn/result_confirmation.bpmn.
+
+Rules owned here:
+- After publicity each passer is confirmed by the committee's 授权管理单位 (线上评审结果确认), or, when a 主管部门 /
+  人社部门 delegated the declaration (B7), by that delegating unit (线上委托结果确认). The unit reviews with its
+  多岗审核 levels of item result_confirmation (holders of result.confirm when none are configured).
+- 通过 confirms the result; 不通过 ends the year's application (the declaration becomes 不通过); 退回 sends the
+  person back to the committee for 补充材料 with the reason, and the committee's supplement (a note, files)
+  returns it to the confirming unit's first level.
+- 一键通过 of a selection is the single 通过 per item, in a background job: an item not in the actor's 待办 is
+  未处理 with the reason; nothing else differs from passing one by one.
+- The committee's side (H3): 批量设置职称文件文号 on confirmed people — a GB/T 9704 文号 whose year equals the
+  approval date's year.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Declaration, ResultEntry, User
+from services.authz import access, audit_chain
+from services.common import audit_log
+from services.common.errors import Conflict, InvalidInput, NotFound
+from services.jobs import JobContext, job_kind, start_job
+from services.reference.validation import InvalidValue, check_document_year, parse_document_number
+from services.workflow import instances
+from services.workflow.scripting import WHITELIST, FunctionRegistry
+
+BUSINESS_TYPE = "result_confirmation"
+PROCESS_ID = "result_confirmation"
+AUDIT_ITEM = "result_confirmation"
+CONFIRM_PERMISSION = "result.confirm"
+TABS = {"pending": ("未确认", ("confirming",)), "confirmed": ("已通过", ("confirmed",)),
+        "returned": ("已退回", ("returned",)), "rejected": ("不通过", ("rejected",))}
+
+
+def start(entry: ResultEntry) -> None:
+    """The passer goes to its confirming unit (after publicity, or when its last complaint is dismissed)."""
+    entry.status = "confirming"
+    levels = audit_chain.review_levels(entry.confirming_unit_id, AUDIT_ITEM)
+    instances.start_process(PROCESS_ID, BUSINESS_TYPE, entry.id, f"评审结果确认：{entry.name}", entry.committee_unit_id,
+                            {"entry_id": entry.id, "reviewing_unit_id": entry.confirming_unit_id, "levels": levels},
+                            None)
+
+
+# --- whitelisted business operations (bpmn/result_confirmation.bpmn) -------------------------------------------------
+
+def _confirming(entry_id: int) -> ResultEntry:
+    entry = db.session.get(ResultEntry, int(entry_id))
+    if entry is None or entry.status != "confirming":
+        raise Conflict(f"评审结果 {entry_id} 不存在或不在确认中")
+    return entry
+
+
+def confirm_result(entry_id: int, opinion: str = "") -> None:
+    entry = _confirming(entry_id)
+    entry.status, entry.opinion, entry.decided_at = "confirmed", str(opinion or "")[:500], datetime.now()
+
+
+def reject_result(entry_id: int, opinion: str = "") -> None:
+    """不通过: the year's application ends with it."""
+    entry = _confirming(entry_id)
+    entry.status, entry.opinion, entry.decided_at = "rejected", str(opinion or "")[:500], datetime.now()
+    declaration = db.session.get(Declaration, entry.declaration_id)
+    assert declaration is not None
+    declaration.status, declaration.opinion = "rejected", f"评审结果确认不通过：{opinion}"[:500]
+
+
+def return_result(entry_id: int, opinion: str = "") -> None:
+    """退回 to the committee for 补充材料."""
+    entry = _confirming(entry_id)
+    entry.status, entry.opinion = "returned", str(opinion or "")[:500]
+
+
+def register_operations(registry: FunctionRegistry = WHITELIST) -> None:
+    registry.register("confirm_result", confirm_result, replace=True)
+    registry.register("reject_result", reject_result, replace=True)
+    registry.register("return_result", return_result, replace=True)
+
+
+# --- the confirming unit ------------------------------------------------------------------------------------------------
+
+def query(actor: User, tab: str, delegated: bool, name: str = "") -> Any:
+    """The entries the actor's unit confirms, by tab; 线上委托结果确认 lists the delegated ones."""
+    if not access.has_permission(actor, CONFIRM_PERMISSION, actor.unit):
+        raise NotFound("无权查看")
+    stmt = select(ResultEntry).where(ResultEntry.confirming_unit_id == actor.unit_id,
+                                     ResultEntry.delegated.is_(delegated), ResultEntry.status.in_(TABS[tab][1]))
+    if name:
+        stmt = stmt.where(ResultEntry.name.contains(name, autoescape=True))
+    return stmt.order_by(ResultEntry.publicity_id.desc(), ResultEntry.position, ResultEntry.id)
+
+
+def decide(actor: User, entry_id: int, decision: str, opinion: str) -> None:
+    """通过 / 不通过 / 退回 one person: the actor's open task on it, completed with the review form's checks."""
+    tasks = instances.open_tasks_of(actor, BUSINESS_TYPE, [entry_id])
+    if entry_id not in tasks:
+        raise Conflict("该人员不在您的待确认事项中（可能已由他人处理或不在您的审核层级）")
+    task = instances.task_to_complete(actor, tasks[entry_id][0])
+    instances.complete_checked_task(actor, task, {"decision": decision, "opinion": opinion, "return_to": ""})
+
+
+def start_pass_all(actor: User, entry_ids: Sequence[int], opinion: str) -> Any:
+    """一键通过: the selection passes one by one in a background job (the single 通过's checks per item)."""
+    if not entry_ids:
+        raise InvalidInput("请选择要确认通过的人员", field="entry_ids")
+    if not opinion.strip():
+        raise InvalidInput("审核意见：必填", field="opinion")
+    return start_job(actor, "results.pass_all", f"评审结果一键通过（{len(entry_ids)} 人）",
+                     {"entry_ids": list(entry_ids), "opinion": opinion.strip()[:500]})
+
+
+@job_kind("results.pass_all", "评审结果确认：一键通过")
+def _pass_all(ctx: JobContext, params: dict[str, Any]) -> None:
+    actor = ctx.actor
+    if actor is None:
+        raise NotFound("任务发起人不存在")
+    ids = [int(i) for i in params["entry_ids"]]
+    ctx.set_total(len(ids))
+
+    def one(key: str) -> str:
+        decide(actor, int(key), "pass", params["opinion"])
+        return "确认通过"
+
+    ctx.each(ids, one)
+    ctx.summary = "一键通过完成"
+    ctx.result = {"next_url": "/results/confirm?tab=confirmed", "next_label": "查看已通过人员"}
+
+
+# --- the committee's side (H3) -------------------------------------------------------------------------------------
+
+def committee_query(actor: User, status: str) -> Any:
+    stmt = select(ResultEntry).where(ResultEntry.committee_unit_id == actor.unit_id, ResultEntry.status == status)
+    return stmt.order_by(ResultEntry.publicity_id.desc(), ResultEntry.position, ResultEntry.id)
+
+
+def load_for_committee(actor: User, entry_id: int) -> ResultEntry:
+    entry = db.session.get(ResultEntry, entry_id)
+    if entry is None or entry.committee_unit_id != actor.unit_id:
+        raise NotFound("评审结果不存在或无权操作")
+    return entry
+
+
+def supplement(actor: User, entry: ResultEntry, note: str, files: Sequence[dict[str, Any]]) -> None:
+    """补充材料 after a 退回: the note (and files) go back to the confirming unit."""
+    if entry.status != "returned":
+        raise Conflict(f"该人员{entry.status_label}，无需补充材料")
+    note = note.strip()
+    if not note or len(note) > 500:
+        raise InvalidInput("补充说明：必填，不超过 500 个字", field="note")
+    task = instances.open_task_for(BUSINESS_TYPE, entry.id, "unit_admin")
+    if task is None:
+        raise Conflict("没有待补充材料的事项")
+    entry.supplement_note, entry.supplement_files = note, [*entry.supplement_files, *files]
+    entry.status = "confirming"
+    instances.complete_checked_task(actor, instances.task_to_complete(actor, task.id), {"note": note})
+    audit_log.record(actor, "result.supplement", f"补充材料：{entry.name}", "result_entry", entry.id)
+
+
+def set_doc_numbers(actor: User, entry_ids: Sequence[int], doc_no: str, approved_on: date | None) -> int:
+    """批量设置职称文件文号 on confirmed people of the actor's committee."""
+    try:
+        document = parse_document_number(doc_no or "")
+    except InvalidValue as exc:
+        raise InvalidInput(f"职称文件文号：{exc.message}", field="doc_no") from exc
+    if approved_on is None:
+        raise InvalidInput("批准时间：必填（YYYY-MM-DD）", field="approved_on")
+    try:
+        check_document_year(document, approved_on)
+    except InvalidValue as exc:
+        raise InvalidInput(f"职称文件文号：{exc.message}", field="doc_no") from exc
+    entries = list(db.session.scalars(select(ResultEntry).where(ResultEntry.id.in_(list(entry_ids)))))
+    if not entries:
+        raise InvalidInput("请选择要设置文号的人员", field="entry_ids")
+    for entry in entries:
+        if entry.committee_unit_id != actor.unit_id or entry.status != "confirmed":
+            raise Conflict(f"{entry.name}：只有本评委会已确认通过的人员才能设置职称文件文号")
+    for entry in entries:
+        entry.doc_no, entry.approved_on = str(document), approved_on
+    audit_log.record(actor, "result.doc_no", f"设置职称文件文号 {document}（{len(entries)} 人）", "result_entry",
+                     entries[0].id)
+    return len(entries)
+
+
+def supplement_files_of(entry: ResultEntry) -> Sequence[Mapping[str, Any]]:
+    return entry.supplement_files or []

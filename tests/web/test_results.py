@@ -1,0 +1,201 @@
+"""评审结果 over HTTP (issue 16; G12, H1–H3): publicity with its working-day period, the public notice and its PDF
+without ID numbers, a complaint holding an applicant back, 退回 for 补充材料 and resubmission, 一键通过 of 200
+people, 职称文件文号."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import unicodedata
+from datetime import date, datetime, timedelta
+
+import pytest
+from meeting_helpers import build_world, ordinary_meeting, run_to_voting, vote_all
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import HumanTask, HumanTaskCandidate, Job, MeetingApplicant, ResultEntry, ResultPublicity
+from services.meetings import meetings
+from services.results import publicity as publicity_service
+from services.workflow import instances
+
+ID_NUMBER = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
+
+
+@pytest.fixture
+def counted(make_unit, make_user, make_applicant):
+    """A counted ordinary meeting whose three applicants passed, the committee's staff able to publicise, and a
+    reviewer at the 授权管理单位 (乐山市教育局) able to confirm."""
+    world = build_world(make_unit, make_user, make_applicant)
+    world.staff.roles[0].permissions.append(__import__("app.models", fromlist=["RolePermission"]).RolePermission(
+        permission_code="result.publicize"))
+    meetings.create_meetings(world.staff, world.activity.id)
+    meeting = ordinary_meeting(world)
+    members = run_to_voting(world, meeting)
+    vote_all(meeting, members, lambda n, a: "pass")
+    meetings.complete_step(world.staff, meeting, "count_votes")
+    confirmer = make_user(world.tree.competent, permissions=["result.confirm", "inbox.view"], name="教育局确认")
+    db.session.commit()
+    return world, meeting, confirmer
+
+
+def publish_form(**changes):
+    form = {"title": "2026年度工程技术中级职称评审结果公示", "start_on": date.today().isoformat(), "working_days": "5",
+            "contact_name": "周老师", "contact_phone": "0833-2276000"}
+    form.update(changes)
+    return form
+
+
+def published(client, login, world, meeting) -> ResultPublicity:
+    login(world.staff)
+    response = client.post(f"/results/meetings/{meeting.id}/publish", data=publish_form())
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    return db.session.scalars(select(ResultPublicity).where(ResultPublicity.meeting_id == meeting.id)
+                              .order_by(ResultPublicity.id.desc())).first()
+
+
+def test_publicity_needs_five_working_days_and_the_public_notice_shows_no_id_number(app, client, login, counted):
+    world, meeting, _ = counted
+    login(world.staff)
+    short = client.post(f"/results/meetings/{meeting.id}/publish", data=publish_form(working_days="4"))
+    assert short.status_code == 400 and "不少于 5 个工作日" in short.get_data(as_text=True)
+    late = client.post(f"/results/meetings/{meeting.id}/publish", data=publish_form(
+        start_on=(date.today() - timedelta(days=1)).isoformat()))
+    assert late.status_code == 400 and "不能早于今天" in late.get_data(as_text=True)
+    assert db.session.scalar(select(ResultPublicity.id)) is None
+    item = published(client, login, world, meeting)
+    assert item.end_on == publicity_service.end_of_period(date.today(), 5)
+    assert (item.end_on - item.start_on).days >= 4  # five working days span at least five calendar days
+
+    client.post("/logout")
+    page = client.get(f"/public/results/{item.id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    for applicant in world.applicants:
+        assert applicant.name in text and applicant.phone not in text
+    assert not ID_NUMBER.search(text)
+    pdf = client.get(f"/public/results/{item.id}/notice.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    # NFKC: Noto CJK's PDF text maps some characters to Kangxi radicals (⼈ for 人).
+    pdf_text = unicodedata.normalize("NFKC", subprocess.run(["pdftotext", "-", "-"], input=pdf.data,
+                                                            capture_output=True, check=True).stdout.decode())
+    assert all(a.name in pdf_text for a in world.applicants) and not ID_NUMBER.search(pdf_text), pdf_text
+
+    login(world.staff)
+    assert client.post(f"/results/publicity/{item.id}/withdraw", data={"reason": ""}).status_code == 400
+    assert client.post(f"/results/publicity/{item.id}/withdraw", data={"reason": "名单有误"}).status_code == 302
+    client.post("/logout")
+    assert client.get(f"/public/results/{item.id}").status_code == 404
+
+
+def test_a_complaint_holds_its_applicant_back_until_settled(client, login, login_applicant, counted):
+    world, meeting, confirmer = counted
+    item = published(client, login, world, meeting)
+    entries = {e.name: e for e in db.session.scalars(select(ResultEntry).where(ResultEntry.publicity_id == item.id))}
+    target = world.applicants[0]
+    client.post("/logout")
+    login_applicant(world.applicants[1])
+    form = {"entry_id": str(entries[target.name].id), "id_number": world.applicants[2].id_number,
+            "complainant_name": "王群众", "complainant_phone": "13912345678", "content": "论文系他人代写。"}
+    wrong = client.post(f"/public/results/{item.id}/feedback", data=form)
+    assert wrong.status_code == 400 and "与所选被反馈人不符" in wrong.get_data(as_text=True)
+    assert client.post(f"/public/results/{item.id}/feedback", data={**form, "id_number": target.id_number}
+                       ).status_code == 302
+
+    released = publicity_service.release_due(item.end_on + timedelta(days=1))
+    db.session.commit()
+    assert released == 2
+    db.session.expire_all()
+    assert entries[target.name].status == "held"
+    client.post("/applicant/logout")
+    waiting = set(db.session.scalars(select(HumanTask.business_id).join(HumanTaskCandidate).where(
+        HumanTask.business_type == "result_confirmation", HumanTask.status == "open",
+        HumanTaskCandidate.user_id == confirmer.id)))
+    assert waiting == {e.id for n, e in entries.items() if n != target.name}
+
+    login(world.staff)
+    page = client.get(f"/results/publicity/{item.id}").get_data(as_text=True)
+    assert "论文系他人代写" in page and "投诉处理中" in page
+    complaint_id = int(re.search(r'data-testid="complaint-(\d+)"', page).group(1))
+    assert client.post(f"/results/complaints/{complaint_id}/settle",
+                       data={"outcome": "dismissed", "outcome_reason": ""}).status_code == 400
+    assert client.post(f"/results/complaints/{complaint_id}/settle",
+                       data={"outcome": "dismissed", "outcome_reason": "经核实，论文为本人撰写"}).status_code == 302
+    db.session.expire_all()
+    assert entries[target.name].status == "confirming"
+
+
+def confirm_task(entry: ResultEntry, user) -> int:
+    tasks = instances.open_tasks_of(user, "result_confirmation", [entry.id])
+    assert entry.id in tasks
+    return tasks[entry.id][0]
+
+
+def test_a_return_for_supplements_comes_back_and_is_confirmed_then_numbered(client, login, counted):
+    world, meeting, confirmer = counted
+    item = published(client, login, world, meeting)
+    publicity_service.release_due(item.end_on + timedelta(days=1))
+    db.session.commit()
+    entry = db.session.scalars(select(ResultEntry).where(ResultEntry.publicity_id == item.id)).first()
+    client.post("/logout")
+    login(confirmer)
+    listing = client.get("/results/confirm").get_data(as_text=True)
+    assert "未确认（3）" in listing and entry.name in listing
+    assert client.post(f"/inbox/tasks/{confirm_task(entry, confirmer)}",
+                       data={"decision": "return", "opinion": "请补充论文检索证明"}).status_code == 302
+    db.session.expire_all()
+    assert entry.status == "returned"
+
+    client.post("/logout")
+    login(world.staff)
+    page = client.get("/results/committee?status=returned").get_data(as_text=True)
+    assert "请补充论文检索证明" in page
+    assert client.post(f"/results/entries/{entry.id}/supplement", data={"note": ""}).status_code == 400
+    assert client.post(f"/results/entries/{entry.id}/supplement",
+                       data={"note": "已补充检索证明"}).status_code == 302
+    db.session.expire_all()
+    assert entry.status == "confirming"
+
+    client.post("/logout")
+    login(confirmer)
+    assert client.post(f"/inbox/tasks/{confirm_task(entry, confirmer)}",
+                       data={"decision": "pass", "opinion": "同意"}).status_code == 302
+    db.session.expire_all()
+    assert entry.status == "confirmed"
+
+    client.post("/logout")
+    login(world.staff)
+    year = date.today().year
+    wrong_year = client.post("/results/committee/doc-no", data={
+        "entry_ids": [str(entry.id)], "doc_no": f"乐人社职〔{year - 1}〕12号", "approved_on": date.today().isoformat()})
+    assert wrong_year.status_code == 400 and "年份须与批准时间年份一致" in wrong_year.get_data(as_text=True)
+    assert client.post("/results/committee/doc-no", data={
+        "entry_ids": [str(entry.id)], "doc_no": f"乐人社职〔{year}〕12号", "approved_on": date.today().isoformat()}
+    ).status_code == 302
+    db.session.expire_all()
+    assert entry.doc_no == f"乐人社职〔{year}〕12号"
+
+
+def test_pass_all_confirms_two_hundred_people_in_one_action(client, login, make_unit, make_user, make_applicant):
+    world = build_world(make_unit, make_user, make_applicant, applicants=200)
+    world.staff.roles[0].permissions.append(__import__("app.models", fromlist=["RolePermission"]).RolePermission(
+        permission_code="result.publicize"))
+    meetings.create_meetings(world.staff, world.activity.id)
+    meeting = ordinary_meeting(world)
+    meeting.stage, meeting.counted_at = "counted", datetime.now()  # the counting has its own tests
+    db.session.execute(update(MeetingApplicant).where(MeetingApplicant.meeting_id == meeting.id).values(status="passed"))
+    confirmer = make_user(world.tree.competent, permissions=["result.confirm", "inbox.view"], name="教育局确认")
+    db.session.commit()
+    item = published(client, login, world, meeting)
+    assert publicity_service.release_due(item.end_on + timedelta(days=1)) == 200
+    db.session.commit()
+    ids = list(db.session.scalars(select(ResultEntry.id).where(ResultEntry.publicity_id == item.id)))
+    client.post("/logout")
+    login(confirmer)
+    response = client.post("/results/confirm/pass-all", data={"entry_ids": [str(i) for i in ids], "opinion": "同意"})
+    assert response.status_code == 302
+    job = db.session.get(Job, int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    assert (job.state, job.done, job.refused) == ("done", 200, 0)
+    db.session.expire_all()
+    assert set(db.session.scalars(select(ResultEntry.status).where(ResultEntry.publicity_id == item.id))) \
+        == {"confirmed"}
