@@ -200,9 +200,14 @@ def doc_numbers() -> Any:
 @bp.route("/entries/<int:entry_id>/files/<int:index>")
 @login_required
 def supplement_file(entry_id: int, index: int) -> Any:
+    from services.authz import access
+
     entry = db.session.get(ResultEntry, entry_id)
-    if entry is None or current_user.unit_id not in (entry.committee_unit_id, entry.confirming_unit_id) \
-            or not 0 <= index < len(entry.supplement_files):
+    committee_side = entry is not None and current_user.unit_id == entry.committee_unit_id \
+        and access.has_permission(current_user, publicity.PUBLICIZE_PERMISSION, current_user.unit)
+    confirming_side = entry is not None and current_user.unit_id == entry.confirming_unit_id \
+        and access.has_permission(current_user, confirmation.CONFIRM_PERMISSION, current_user.unit)
+    if entry is None or not (committee_side or confirming_side) or not 0 <= index < len(entry.supplement_files):
         abort(404)
     return send_stored(entry.supplement_files[index])
 
