@@ -56,6 +56,7 @@ def _bind_business_operations() -> None:
     from services.meetings import meetings
     from services.org import registration, superior_change
     from services.results import confirmation as result_confirmation
+    from services.results import filing as result_filing
 
     registration.register_operations()
     superior_change.register_operations()
@@ -67,6 +68,7 @@ def _bind_business_operations() -> None:
     history_review.register_operations()
     meetings.register_operations()
     result_confirmation.register_operations()
+    result_filing.register_operations()
 
 
 def _configure_sqlite(engine: Engine) -> None:

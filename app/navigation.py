@@ -58,6 +58,8 @@ MENU: list[tuple[str, list[MenuItem]]] = [
               MenuItem("职数申报查询", "quotas.query", "quota.query", "search")]),
     ("评审结果", [MenuItem("评审结果公示", "results.index", "result.publicize", "megaphone"),
               MenuItem("结果报送", "results.committee", "result.publicize", "send-check"),
+              MenuItem("职称评审结果备案", "results.filings", "result.publicize", "archive"),
+              MenuItem("评审结果备案审核", "results.filing_reviews", "result.file_review", "clipboard-check"),
               MenuItem("评审结果确认", "results.confirm_list", "result.confirm", "check2-square")]),
     ("历史职称数据管理", [MenuItem("数据上传", "history.index", "history.collect", "cloud-upload"),
                   MenuItem("数据审核", "history.review_list", "history.review", "clipboard-check"),

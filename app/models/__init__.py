@@ -42,7 +42,7 @@ from app.models.meeting import (
 from app.models.org import Region, Unit, UnitNature, UnitType, UnitTypeGrant
 from app.models.quota import QuotaDeclaration, QuotaItem
 from app.models.registration import SuperiorChangeRequest, UnitRegistration
-from app.models.results import Complaint, ResultEntry, ResultPublicity
+from app.models.results import Complaint, ResultEntry, ResultFiling, ResultPublicity
 from app.models.review_path import CompetentAssignment, ReviewPathLink
 from app.models.workflow import (
     AuditLevel,
@@ -62,6 +62,7 @@ __all__ = [
     "HistoryRecord",
     "Complaint",
     "ResultEntry",
+    "ResultFiling",
     "ResultPublicity",
     "Ballot",
     "BallotSubmission",

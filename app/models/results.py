@@ -121,3 +121,35 @@ class Complaint(db.Model):
     @property
     def outcome_label(self) -> str:
         return OUTCOME_LABELS.get(self.outcome, "")
+
+
+FILING_STATUS_LABELS = {"pending": "审核中", "returned": "已退回", "approved": "已备案", "rejected": "备案不通过"}
+
+
+class ResultFiling(db.Model):
+    """评审结果申请备案 (G13): a meeting's results filed with the 授权管理单位, with the 备案文号, the 备案时间 and
+    the 评审工作报告 (H3)."""
+
+    __tablename__ = "result_filing"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("review_meeting.id"), index=True)
+    committee_id: Mapped[int] = mapped_column(ForeignKey("committee.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)  # the committee's forming unit
+    authorizing_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    doc_no: Mapped[str] = mapped_column(String(60))  # 备案文号
+    filed_on: Mapped[date] = mapped_column()  # 备案时间
+    passed_count: Mapped[int] = mapped_column(default=0)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # 评审工作报告
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    opinion: Mapped[str] = mapped_column(String(500), default="")
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    submitted_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    decided_at: Mapped[datetime | None] = mapped_column()
+
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
+    authorizing_unit: Mapped[Unit] = relationship(foreign_keys=[authorizing_unit_id])
+
+    @property
+    def status_label(self) -> str:
+        return FILING_STATUS_LABELS.get(self.status, self.status)

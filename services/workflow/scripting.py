@@ -74,6 +74,9 @@ BUSINESS_OPERATIONS: Mapping[str, str] = MappingProxyType({
     "confirm_result": "评审结果确认通过",
     "reject_result": "评审结果确认不通过，本年度申报结束",
     "return_result": "评审结果确认退回评委会补充材料",
+    "approve_result_filing": "评审结果备案审核通过，备案生效",
+    "return_result_filing": "评审结果备案审核退回组建单位",
+    "reject_result_filing": "评审结果备案审核不通过",
 })
 
 

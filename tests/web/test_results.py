@@ -4,6 +4,7 @@ people, 职称文件文号."""
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import unicodedata
@@ -199,3 +200,51 @@ def test_pass_all_confirms_two_hundred_people_in_one_action(client, login, make_
     db.session.expire_all()
     assert set(db.session.scalars(select(ResultEntry.status).where(ResultEntry.publicity_id == item.id))) \
         == {"confirmed"}
+
+
+def test_result_filing_is_reviewed_returned_corrected_and_filed(client, login, make_user, counted):
+    world, meeting, _ = counted
+    item = published(client, login, world, meeting)
+    publicity_service.release_due(item.end_on + timedelta(days=1))
+    reviewer = make_user(world.tree.competent, permissions=["result.file_review", "inbox.view"], name="教育局备案审核")
+    db.session.commit()
+    login(world.staff)
+    page = client.get("/results/filings").get_data(as_text=True)
+    assert meeting.name in page
+    pdf = (io.BytesIO(b"%PDF-1.4\n%%EOF"), "评审工作报告.pdf")
+    today = date.today()
+    bad = client.post(f"/results/meetings/{meeting.id}/filing", content_type="multipart/form-data", data={
+        "doc_no": f"乐人社职〔{today.year - 1}〕3号", "filed_on": today.isoformat(), "report": pdf})
+    assert bad.status_code == 400 and "年份须与批准时间年份一致" in bad.get_data(as_text=True)
+    pdf = (io.BytesIO(b"%PDF-1.4\n%%EOF"), "评审工作报告.pdf")
+    created = client.post(f"/results/meetings/{meeting.id}/filing", content_type="multipart/form-data", data={
+        "doc_no": f"乐人社职〔{today.year}〕3号", "filed_on": today.isoformat(), "report": pdf})
+    assert created.status_code == 302
+    filing_id = int(created.headers["Location"].rstrip("/").split("/")[-1])
+
+    def task_id() -> int:
+        tasks = instances.open_tasks_of(reviewer, "result_filing", [filing_id])
+        assert filing_id in tasks
+        return tasks[filing_id][0]
+
+    client.post("/logout")
+    login(reviewer)
+    assert client.post(f"/inbox/tasks/{task_id()}", data={"decision": "return", "opinion": "报告缺少专家名单"}
+                       ).status_code == 302
+    client.post("/logout")
+    login(world.staff)
+    assert "报告缺少专家名单" in client.get(f"/results/filings/{filing_id}").get_data(as_text=True)
+    assert client.post(f"/results/filings/{filing_id}", data={
+        "doc_no": f"乐人社职〔{today.year}〕3号", "filed_on": today.isoformat(), "note": "已补充专家名单"}
+    ).status_code == 302
+    client.post("/logout")
+    login(reviewer)
+    assert client.post(f"/inbox/tasks/{task_id()}", data={"decision": "pass", "opinion": "同意备案"}).status_code == 302
+    page = client.get(f"/results/filings/{filing_id}").get_data(as_text=True)
+    assert "已备案" in page and "同意备案" in page
+
+
+def test_neither_result_permission_opens_the_filings(client, login, make_user, counted):
+    world, _, _ = counted
+    login(make_user(world.tree.forming, permissions=["inbox.view"], name="无关人员"))
+    assert client.get("/results/filings").status_code == 403

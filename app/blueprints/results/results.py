@@ -18,7 +18,7 @@ from app.web import date_input, paginate, send_stored, xlsx_response
 from services.common import file_store
 from services.common.errors import NotFound, ServiceError
 from services.common.excel.export import write_table
-from services.results import confirmation, publicity
+from services.results import confirmation, filing, publicity
 from services.workflow.forms import FieldDefinition
 
 bp = Blueprint("results", __name__, url_prefix="/results")
@@ -210,6 +210,94 @@ def supplement_file(entry_id: int, index: int) -> Any:
     if entry is None or not (committee_side or confirming_side) or not 0 <= index < len(entry.supplement_files):
         abort(404)
     return send_stored(entry.supplement_files[index])
+
+
+# --- 评审结果申请备案 / 职称评审结果备案 (G13) ---------------------------------------------------------------------------
+
+REPORT = FieldDefinition("report", "评审工作报告", "file", max_size_mb=20, accept=("pdf",))
+FILING_STATUSES = {"": "全部", "pending": "审核中", "returned": "已退回", "approved": "已备案", "rejected": "备案不通过"}
+
+
+@bp.route("/filings", endpoint="filings")
+@bp.route("/filings/review", endpoint="filing_reviews")
+@login_required
+def filings() -> Any:
+    """职称评审结果备案: the unit's own filings and those it reviews; the meetings it may file."""
+    from services.authz import access
+
+    may_file = access.has_permission(current_user, filing.FILE_PERMISSION, current_user.unit)
+    if not may_file and not access.has_permission(current_user, filing.REVIEW_PERMISSION, current_user.unit):
+        abort(403)
+    status = request.args.get("status", "") if request.args.get("status") in FILING_STATUSES else ""
+    return render_template("results/filings.html", pagination=paginate(filing.query(current_user, status)),
+                           status=status, statuses=FILING_STATUSES,
+                           meetings=filing.fileable_meetings(current_user) if may_file else [], errors={}, values={},
+                           list_endpoint=request.endpoint)
+
+
+@bp.route("/meetings/<int:meeting_id>/filing", methods=["POST"])
+@permission_required(filing.FILE_PERMISSION)
+def file_results(meeting_id: int) -> Any:
+    meeting = publicity.load_meeting(current_user, meeting_id)
+    try:
+        files = _files("report", REPORT)
+        created = filing.submit(current_user, meeting, request.form,
+                                date_input(request.form.get("filed_on"), "filed_on", "备案时间"),
+                                files[0][0] if files else None)
+        _store(files[:1])
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        return render_template("results/filings.html", pagination=paginate(filing.query(current_user)), status="",
+                               statuses=FILING_STATUSES, meetings=filing.fileable_meetings(current_user),
+                               errors=exc.errors or {exc.field or "doc_no": [exc.message]}, values=request.form,
+                               meeting_id=meeting_id, list_endpoint="results.filings"), exc.status
+    flash("评审结果备案申请已提交授权管理单位审核", "success")
+    return redirect(url_for("results.filing_page", filing_id=created.id))
+
+
+@bp.route("/filings/<int:filing_id>", methods=["GET", "POST"])
+@login_required
+def filing_page(filing_id: int) -> Any:
+    item = filing.load(current_user, filing_id)
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        try:
+            files = _files("report", REPORT)
+            filing.resubmit(current_user, item, request.form,
+                            date_input(request.form.get("filed_on"), "filed_on", "备案时间"), files[0][0] if files else None)
+            _store(files[:1])
+            db.session.commit()
+            flash("已重新提交备案申请", "success")
+            return redirect(url_for("results.filing_page", filing_id=item.id))
+        except ServiceError as exc:
+            db.session.rollback()
+            item = filing.load(current_user, filing_id)
+            errors, status = exc.errors or {exc.field or "doc_no": [exc.message]}, exc.status
+    from services.workflow import instances
+
+    trail = instances.business_trail(filing.BUSINESS_TYPE, item.id)
+    return render_template("results/filing.html", filing=item, trail=trail, errors=errors,
+                           action_labels=instances.ACTION_LABELS), status
+
+
+@bp.route("/filings/<int:filing_id>/report")
+@login_required
+def filing_report(filing_id: int) -> Any:
+    return send_stored(filing.load(current_user, filing_id).report)
+
+
+def _filing_record(instance: ProcessInstance) -> dict[str, Any]:
+    from app.models import ResultFiling
+
+    item = db.session.get(ResultFiling, instance.business_id)
+    if item is None:
+        raise NotFound("备案申请不存在")
+    return {"filing": item}
+
+
+register_record_view(filing.BUSINESS_TYPE, _filing_record)
 
 
 # --- 评审结果确认 (the confirming unit) -------------------------------------------------------------------------------
