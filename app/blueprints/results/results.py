@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from app.auth import permission_required
@@ -348,7 +349,8 @@ register_record_view(confirmation.BUSINESS_TYPE, _entry_record)
 def notice(publicity_id: int) -> Any:
     item = publicity.public_publicity(publicity_id)
     today = date.today()
-    return render_template("results/public.html", publicity=item, notice=publicity.notice_html(item),
+    # The notice is our own template's output, its values escaped there: safe to embed.
+    return render_template("results/public.html", publicity=item, notice=Markup(publicity.notice_html(item)),
                            open_now=item.status == "published" and item.start_on <= today <= item.end_on,
                            ended=item.end_on < today)
 
