@@ -126,6 +126,13 @@ OWN_BATCH = expect(signed_out=LOGIN, member_with=OK, member_without=FORBIDDEN, s
                    unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND)
 BATCH_ON_PATH = expect(signed_out=LOGIN, member_with=OK, member_without=NOT_FOUND, superior_admin=OK,
                        unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND)
+# 评审结果 (World.result_records): the publicity of the target's committee is its own (OWN_BATCH); its notice is
+# public (applicants read it too); a supplement file opens to the committee and the confirming unit (the superior).
+PUBLIC_NOTICE = {**PUBLIC, "applicant": OK}
+# A result filing of the target's committee with the superior (its 授权管理单位): both units' staff open it.
+FILING_PARTIES = expect(signed_out=LOGIN, member_with=OK, member_without=OK, superior_admin=OK,
+                        unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND)
+SIGNED_IN_NOTICE = {**SIGNED_IN, "applicant": OK}
 HR_OWN = expect(signed_out=LOGIN, member_with=FORBIDDEN, member_without=FORBIDDEN, superior_admin=OK,
                 unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND)
 
@@ -197,6 +204,29 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/history/bodies/<int:body_id>/edit": both("history.bodies", HR_OWN),
     "/history/bodies/<int:body_id>/toggle": {"POST": Entry("history.bodies", HR_OWN)},
     "/history/bodies/<int:body_id>/delete": {"POST": Entry("history.bodies", HR_OWN)},
+    "/results/": {"GET": Entry("result.publicize", HOLDER)},
+    "/results/meetings/<int:meeting_id>/publish": both("result.publicize", OWN_BATCH),
+    "/results/end-date": {"GET": Entry("result.publicize", HOLDER, "start_on=2026-12-07&working_days=5")},
+    "/results/publicity/<int:publicity_id>": {"GET": Entry("result.publicize", OWN_BATCH)},
+    "/results/publicity/<int:publicity_id>/withdraw": {"POST": Entry("result.publicize", OWN_BATCH)},
+    "/results/publicity/<int:publicity_id>/offline": {"POST": Entry("result.publicize", OWN_BATCH)},
+    "/results/complaints/<int:complaint_id>/settle": {"POST": Entry("result.publicize", OWN_BATCH)},
+    "/results/complaints/<int:complaint_id>/evidence/<int:index>": {"GET": Entry("result.publicize", OWN_BATCH)},
+    "/results/committee": {"GET": Entry("result.publicize", HOLDER)},
+    "/results/committee/doc-no": {"POST": Entry("result.publicize", HOLDER)},
+    "/results/entries/<int:entry_id>/supplement": {"POST": Entry("result.publicize", OWN_BATCH)},
+    "/results/entries/<int:entry_id>/files/<int:index>": {"GET": Entry("result.publicize", BATCH_ON_PATH)},
+    # Either result.publicize or result.file_review opens 职称评审结果备案: member_without holds the other one.
+    "/results/filings": {"GET": Entry("result.publicize", SIGNED_IN)},
+    "/results/filings/review": {"GET": Entry("result.file_review", SIGNED_IN)},
+    "/results/meetings/<int:meeting_id>/filing": {"POST": Entry("result.publicize", OWN_BATCH)},
+    "/results/filings/<int:filing_id>": both("result.publicize", FILING_PARTIES),
+    "/results/filings/<int:filing_id>/report": {"GET": Entry("result.publicize", FILING_PARTIES)},
+    "/results/confirm": {"GET": Entry("result.confirm", HOLDER)},
+    "/results/confirm/pass-all": {"POST": Entry("result.confirm", HOLDER)},
+    "/public/results/<int:publicity_id>": {"GET": Entry("home.view", PUBLIC_NOTICE)},
+    "/public/results/<int:publicity_id>/notice.pdf": {"GET": Entry("home.view", PUBLIC_NOTICE)},
+    "/public/results/<int:publicity_id>/feedback": both("home.view", SIGNED_IN_NOTICE),
     "/jobs/": {"GET": Entry("home.view", SIGNED_IN)},
     "/jobs/<int:job_id>": {"GET": Entry("home.view", OWN_JOB)},
     "/jobs/<int:job_id>/panel": {"GET": Entry("home.view", OWN_JOB)},
@@ -473,7 +503,8 @@ class World:
                 **self.review_path_records(committee["committee_id"]), **self.quota_records(),
                 **(declared := self.applicant_declaration_records(committee["committee_id"])),
                 **(reviewed := self.application_review_records()), **self.job_records(), **self.history_records(),
-                **self.meeting_records(reviewed["reviewed_id"]), "meeting_step": "prepare_meeting", "sheet": "exam",
+                **(met := self.meeting_records(reviewed["reviewed_id"])), "meeting_step": "prepare_meeting", "sheet": "exam",
+                **self.result_records(met["meeting_id"], reviewed["reviewed_id"]),
                 "attendance": "confirm", "export_kind": "roster", "material_key": "1", "file_index": 0,
                 **self.activity_files(committee["activity_id"], declared["open_activity_id"])}
 
@@ -501,6 +532,49 @@ class World:
         db.session.add_all([record, body])
         db.session.flush()
         return {"batch_id": batch.id, "record_id": record.id, "body_id": body.id}
+
+    def result_records(self, meeting_id: int, declaration_id: int) -> dict[str, Any]:
+        """A publicity of the target's meeting (its notice PDF stored), the reviewed declaration on it confirmed by
+        the superior with a supplement file, and a complaint with an evidence file."""
+        import hashlib
+
+        from committee_helpers import PDF
+
+        from app.models import Complaint, ResultEntry, ResultPublicity
+        from services.common import file_store
+
+        checked = file_store.StoredFile(hashlib.sha256(PDF).hexdigest(), "公示.pdf", len(PDF), "pdf")
+        file_store.store(checked, PDF)
+        record = {"sha256": checked.sha256, "filename": "公示.pdf", "size": len(PDF), "file_type": "pdf"}
+        today = date.today()
+        publicity = ResultPublicity(meeting_id=meeting_id, committee_id=db.session.get(
+            __import__("app.models", fromlist=["ReviewMeeting"]).ReviewMeeting, meeting_id).committee_id,
+            unit_id=self.target.id, title="矩阵测试评审结果公示", start_on=today, end_on=today, working_days=5,
+            contact_name="周老师", contact_phone="0833-2276000", status="published", notice_pdf=record,
+            withdraw_reason="")
+        db.session.add(publicity)
+        db.session.flush()
+        entry = ResultEntry(publicity_id=publicity.id, declaration_id=declaration_id, committee_id=publicity.committee_id,
+                            committee_unit_id=self.target.id, confirming_unit_id=self.superior.id, name="矩阵申报人",
+                            work_unit="矩阵单位", title_name="讲师", status="confirming", opinion="", supplement_note="",
+                            supplement_files=[record], doc_no="")
+        db.session.add(entry)
+        db.session.flush()
+        complaint = Complaint(entry_id=entry.id, publicity_id=publicity.id, offline=True, complainant_name="投诉人",
+                              complainant_phone="13912345678", content="矩阵测试", evidence=[record], status="open",
+                              outcome="", outcome_reason="")
+        db.session.add(complaint)
+        db.session.flush()
+        from app.models import ResultFiling
+
+        filing = ResultFiling(meeting_id=meeting_id, committee_id=publicity.committee_id, unit_id=self.target.id,
+                              authorizing_unit_id=self.superior.id, doc_no="乐人社职〔2026〕3号", filed_on=today,
+                              report=record, status="approved", opinion="")
+        db.session.add(filing)
+        db.session.flush()
+        return {"publicity_id": publicity.id, "entry_id": entry.id, "complaint_id": complaint.id, "index": 0,
+                "filing_id": filing.id}
+
 
     def meeting_records(self, declaration_id: int) -> dict[str, Any]:
         """A meeting of the target's committee (no process instance) with a group, a draw, a drawn expert and the
