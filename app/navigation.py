@@ -22,7 +22,8 @@ MENU: list[tuple[str, list[MenuItem]]] = [
     ("首页", [MenuItem("首页", "home.index", "home.view", "house")]),
     ("待办事项", [MenuItem("待办事项", "inbox.index", "inbox.view", "inbox"),
               MenuItem("常用意见设置", "inbox.opinions", "inbox.view", "chat-left-text"),
-              MenuItem("我的任务", "jobs.index", "home.view", "hourglass-split")]),
+              MenuItem("我的任务", "jobs.index", "home.view", "hourglass-split"),
+              MenuItem("通知提醒", "notifications.index", "home.view", "bell")]),
     (
         "单位管理",
         [

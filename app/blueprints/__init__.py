@@ -22,6 +22,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.history.history import bp as history_bp
     from app.blueprints.home import bp as home_bp
     from app.blueprints.jobs.jobs import bp as jobs_bp
+    from app.blueprints.notifications.notifications import bp as notifications_bp
     from app.blueprints.org.audit import bp as audit_bp
     from app.blueprints.org.audit_config import bp as audit_config_bp
     from app.blueprints.org.registration import bp as registration_bp
@@ -45,3 +46,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(declarations_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(history_bp)
+    app.register_blueprint(notifications_bp)

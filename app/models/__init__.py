@@ -27,6 +27,7 @@ from app.models.declaration import Declaration, DeclarationAchievement, Declarat
 from app.models.dictionary import Specialty, Title, TitleLevel, TitleSeries
 from app.models.history import HistoricalBody, HistoricalBodyCollector, HistoryBatch, HistoryRecord
 from app.models.jobs import Job, JobItem
+from app.models.notifications import Notification, NotificationDelivery, NotificationPreference
 from app.models.org import Region, Unit, UnitNature, UnitType, UnitTypeGrant
 from app.models.quota import QuotaDeclaration, QuotaItem
 from app.models.registration import SuperiorChangeRequest, UnitRegistration
@@ -47,6 +48,9 @@ __all__ = [
     "HistoricalBodyCollector",
     "HistoryBatch",
     "HistoryRecord",
+    "Notification",
+    "NotificationDelivery",
+    "NotificationPreference",
     "Job",
     "JobItem",
     "Declaration",

@@ -111,6 +111,14 @@ OWN_JOB = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_without=NOT_FOU
                  unrelated_admin=NOT_FOUND, platform_admin=OK)
 
 
+# Notifications (K4): every signed-in account has its own list, applicants too; one of the superior's
+# administrator is found by nobody else.
+ANY_ACCOUNT = expect(signed_out=LOGIN, member_with=OK, member_without=OK, superior_admin=OK, unrelated_admin=OK,
+                     platform_admin=OK, applicant=OK)
+OWN_NOTIFICATION = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_without=NOT_FOUND, superior_admin=OK,
+                          unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND, applicant=NOT_FOUND)
+
+
 # A committee formed by the target, authorized and filed by its superior (World.committee_records):
 # the forming unit's record (OWN_UNIT); the superior reviews it; nobody else may probe its ids.
 FILING_REVIEWERS = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_without=FORBIDDEN, superior_admin=OK,
@@ -194,6 +202,10 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/jobs/<int:job_id>/file": {"GET": Entry("home.view", OWN_JOB)},
     "/jobs/<int:job_id>/cancel": {"POST": Entry("home.view", OWN_JOB)},
     "/jobs/<int:job_id>/retry": {"POST": Entry("home.view", OWN_JOB)},
+    "/notifications/": {"GET": Entry("home.view", ANY_ACCOUNT)},
+    "/notifications/<int:notification_id>": {"GET": Entry("home.view", OWN_NOTIFICATION)},
+    "/notifications/read": {"POST": Entry("home.view", ANY_ACCOUNT)},
+    "/notifications/settings": both("home.view", ANY_ACCOUNT),
     "/inbox/opinions/<int:opinion_id>/edit": {"POST": Entry("inbox.view", OWN_OPINION)},
     "/inbox/opinions/<int:opinion_id>/delete": {"POST": Entry("inbox.view", OWN_OPINION)},
     "/inbox/opinions/<int:opinion_id>/move": {"POST": Entry("inbox.view", OWN_OPINION)},
@@ -416,6 +428,7 @@ class World:
                 **self.review_path_records(committee["committee_id"]), **self.quota_records(),
                 **(declared := self.applicant_declaration_records(committee["committee_id"])),
                 **self.application_review_records(), **self.job_records(), **self.history_records(),
+                **self.notification_records(),
                 **self.activity_files(committee["activity_id"], declared["open_activity_id"])}
 
     def history_records(self) -> dict[str, Any]:
@@ -442,6 +455,16 @@ class World:
         db.session.add_all([record, body])
         db.session.flush()
         return {"batch_id": batch.id, "record_id": record.id, "body_id": body.id}
+
+    def notification_records(self) -> dict[str, Any]:
+        """A notification of the superior's administrator."""
+        from app.models import Notification
+
+        notification = Notification(user_id=self.admins["superior_admin"].id, event="job_finished", title="矩阵通知",
+                                    body="", target_type="", created_at=datetime(2026, 3, 2))
+        db.session.add(notification)
+        db.session.flush()
+        return {"notification_id": notification.id}
 
     def job_records(self) -> dict[str, Any]:
         """A finished job of the superior's administrator, with a result file."""
