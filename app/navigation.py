@@ -62,6 +62,7 @@ MENU: list[tuple[str, list[MenuItem]]] = [
     (
         "系统管理",
         [
+            MenuItem("通知公告管理", "notices.index", "notice.manage", "megaphone"),
             MenuItem("职称树管理", "dictionary.series_list", "dict.manage", "diagram-2"),
             MenuItem("职称专业管理", "dictionary.specialties", "dict.manage", "list-nested"),
             MenuItem("流程定义", "process_admin.index", "process.admin", "bezier2"),

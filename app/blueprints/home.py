@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
-from flask_login import current_user, login_required
+from flask import Blueprint, render_template, request
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditLog, Unit
+from app.models.messages import NOTICE_TYPES
+from app.web import paginate
 from services.authz import access
+from services.notices import notices
 from services.org.units import unit_admin
 from services.workflow import inbox
 
@@ -18,8 +21,22 @@ bp = Blueprint("home", __name__)
 
 
 @bp.route("/")
-@login_required
 def index() -> Any:
+    if not current_user.is_authenticated:
+        return public_home()
+    return staff_home()
+
+
+def public_home() -> Any:
+    """The public home page (K3): published 通知公告 by type, with paging and a title search, signed out."""
+    notice_type, keyword = request.args.get("type", ""), request.args.get("keyword", "").strip()
+    pagination = paginate(notices.public_statement(notice_type, keyword), per_page=15)
+    return render_template("home/public.html", pagination=pagination, types=NOTICE_TYPES,
+                           notice_type=notice_type if notice_type in NOTICE_TYPES else "", keyword=keyword,
+                           type_counts=notices.public_type_counts())
+
+
+def staff_home() -> Any:
     unit = current_user.unit
     subordinate_count = db.session.scalar(
         select(func.count()).select_from(access.visible_units(current_user, "unit.sub.view", include_own=False)

@@ -27,6 +27,7 @@ from app.models.declaration import Declaration, DeclarationAchievement, Declarat
 from app.models.dictionary import Specialty, Title, TitleLevel, TitleSeries
 from app.models.history import HistoricalBody, HistoricalBodyCollector, HistoryBatch, HistoryRecord
 from app.models.jobs import Job, JobItem
+from app.models.messages import Message, MessageReceipt, Notice
 from app.models.notifications import Notification, NotificationDelivery, NotificationPreference
 from app.models.org import Region, Unit, UnitNature, UnitType, UnitTypeGrant
 from app.models.quota import QuotaDeclaration, QuotaItem
@@ -48,6 +49,9 @@ __all__ = [
     "HistoricalBodyCollector",
     "HistoryBatch",
     "HistoryRecord",
+    "Message",
+    "MessageReceipt",
+    "Notice",
     "Notification",
     "NotificationDelivery",
     "NotificationPreference",

@@ -119,6 +119,11 @@ OWN_NOTIFICATION = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_withou
                           unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND, applicant=NOT_FOUND)
 
 
+# 通知公告 (K3): managed by 人社部门 only (the target, a 申报单位, holds notice.manage for nobody); a notice of the
+# superior 人社局 is its own (scope unit); published ones are public, applicants included.
+OPEN_TO_ALL = {**PUBLIC, "applicant": OK}
+
+
 # A committee formed by the target, authorized and filed by its superior (World.committee_records):
 # the forming unit's record (OWN_UNIT); the superior reviews it; nobody else may probe its ids.
 FILING_REVIEWERS = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_without=FORBIDDEN, superior_admin=OK,
@@ -153,7 +158,7 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/login": both("home.view", PUBLIC),
     "/logout": {"POST": Entry("home.view", SIGNED_IN)},
     "/password": both("home.view", SIGNED_IN),
-    "/": {"GET": Entry("home.view", SIGNED_IN)},
+    "/": {"GET": Entry("home.view", PUBLIC)},  # signed out: the public home page with the notices (K3)
     "/units/regions.json": {"GET": Entry("home.view", SIGNED_IN)},
     "/units/own": both("unit.self.edit", HOLDER),
     "/units/subordinates": {"GET": Entry("unit.sub.view", HOLDER)},
@@ -202,6 +207,15 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/jobs/<int:job_id>/file": {"GET": Entry("home.view", OWN_JOB)},
     "/jobs/<int:job_id>/cancel": {"POST": Entry("home.view", OWN_JOB)},
     "/jobs/<int:job_id>/retry": {"POST": Entry("home.view", OWN_JOB)},
+    "/notices/": {"GET": Entry("notice.manage", HR_UNITS)},
+    "/notices/new": both("notice.manage", HR_UNITS),
+    "/notices/<int:notice_id>/edit": both("notice.manage", HR_SUBTREE),
+    "/notices/<int:notice_id>/preview": {"GET": Entry("notice.manage", HR_SUBTREE)},
+    "/notices/<int:notice_id>/publish": {"POST": Entry("notice.manage", HR_SUBTREE)},
+    "/notices/<int:notice_id>/withdraw": {"POST": Entry("notice.manage", HR_SUBTREE)},
+    "/notices/<int:notice_id>/delete": {"POST": Entry("notice.manage", HR_SUBTREE)},
+    "/public/notices/<int:notice_id>": {"GET": Entry("home.view", OPEN_TO_ALL)},
+    "/public/notices/<int:notice_id>/file": {"GET": Entry("home.view", OPEN_TO_ALL)},
     "/notifications/": {"GET": Entry("home.view", ANY_ACCOUNT)},
     "/notifications/<int:notification_id>": {"GET": Entry("home.view", OWN_NOTIFICATION)},
     "/notifications/read": {"POST": Entry("home.view", ANY_ACCOUNT)},
@@ -427,9 +441,37 @@ class World:
                 "operation": "suspend", **self.inbox_records(), **(committee := self.committee_records()),
                 **self.review_path_records(committee["committee_id"]), **self.quota_records(),
                 **(declared := self.applicant_declaration_records(committee["committee_id"])),
-                **self.application_review_records(), **self.job_records(), **self.history_records(),
-                **self.notification_records(),
+                **self.application_review_records(), **self.job_records(), **self.history_records(), **self.notification_records(),
+                **self.notice_records(),
                 **self.activity_files(committee["activity_id"], declared["open_activity_id"])}
+
+    def notice_records(self) -> dict[str, Any]:
+        """A published notice of the superior 人社局, with an attachment."""
+        import hashlib
+
+        from committee_helpers import PDF
+
+        from app.models import Notice
+        from services.common import file_store
+
+        checked = file_store.StoredFile(hashlib.sha256(PDF).hexdigest(), "通知.pdf", len(PDF), "pdf")
+        file_store.store(checked, PDF)
+        notice = Notice(unit_id=self.superior.id, notice_type="notice", title="矩阵公告", body_html="<p>正文</p>",
+                        status="published", published_at=datetime(2026, 3, 2),
+                        attachment={"sha256": checked.sha256, "filename": "通知.pdf", "file_type": "pdf"})
+        db.session.add(notice)
+        db.session.flush()
+        return {"notice_id": notice.id}
+
+    def notification_records(self) -> dict[str, Any]:
+        """A notification of the superior's administrator."""
+        from app.models import Notification
+
+        notification = Notification(user_id=self.admins["superior_admin"].id, event="job_finished", title="矩阵通知",
+                                    body="", target_type="", created_at=datetime(2026, 3, 2))
+        db.session.add(notification)
+        db.session.flush()
+        return {"notification_id": notification.id}
 
     def history_records(self) -> dict[str, Any]:
         """A batch the target collected (one failed row, its path up to the superior, a 任职资格文件) and a
@@ -455,16 +497,6 @@ class World:
         db.session.add_all([record, body])
         db.session.flush()
         return {"batch_id": batch.id, "record_id": record.id, "body_id": body.id}
-
-    def notification_records(self) -> dict[str, Any]:
-        """A notification of the superior's administrator."""
-        from app.models import Notification
-
-        notification = Notification(user_id=self.admins["superior_admin"].id, event="job_finished", title="矩阵通知",
-                                    body="", target_type="", created_at=datetime(2026, 3, 2))
-        db.session.add(notification)
-        db.session.flush()
-        return {"notification_id": notification.id}
 
     def job_records(self) -> dict[str, Any]:
         """A finished job of the superior's administrator, with a result file."""
