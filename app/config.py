@@ -64,6 +64,8 @@ def build_config(instance_path: Path, overrides: dict[str, object] | None = None
         "NOTIFY_DELIVER_SECONDS": int(os.environ.get("NOTIFY_DELIVER_SECONDS", "15")),
         "NOTIFY_MAX_ATTEMPTS": int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "5")),
         "NOTIFY_SMS_SENDER": os.environ.get("NOTIFY_SMS_SENDER", "log"),
+        # 消息推送 to more recipients than this runs as a background job (services/messages).
+        "MESSAGE_INLINE_RECIPIENTS": int(os.environ.get("MESSAGE_INLINE_RECIPIENTS", "500")),
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
         "SMTP_USERNAME": os.environ.get("SMTP_USERNAME", ""),

@@ -59,6 +59,9 @@ MENU: list[tuple[str, list[MenuItem]]] = [
     ("历史职称数据管理", [MenuItem("数据上传", "history.index", "history.collect", "cloud-upload"),
                   MenuItem("数据审核", "history.review_list", "history.review", "clipboard-check"),
                   MenuItem("历史评审机构管理", "history.body_list", "history.bodies", "bank")]),
+    ("消息管理", [MenuItem("消息推送", "messages.compose", "message.send", "send"),
+              MenuItem("已发送消息", "messages.sent", "message.send", "envelope-check"),
+              MenuItem("已接收消息", "messages.received", "message.receive", "envelope")]),
     (
         "系统管理",
         [

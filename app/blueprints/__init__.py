@@ -22,6 +22,8 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.history.history import bp as history_bp
     from app.blueprints.home import bp as home_bp
     from app.blueprints.jobs.jobs import bp as jobs_bp
+    from app.blueprints.messages.messages import applicant_bp as my_messages_bp
+    from app.blueprints.messages.messages import bp as messages_bp
     from app.blueprints.messages.notices import bp as notices_bp
     from app.blueprints.messages.notices import public_bp
     from app.blueprints.notifications.notifications import bp as notifications_bp
@@ -49,5 +51,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(history_bp)
     app.register_blueprint(notifications_bp)
-    for bp in (notices_bp, public_bp):
+    for bp in (notices_bp, public_bp, messages_bp, my_messages_bp):
         app.register_blueprint(bp)

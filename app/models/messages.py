@@ -7,13 +7,17 @@ units or to applicants of its scope, one receipt row per recipient carrying 未�
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.org import Unit
+
+if TYPE_CHECKING:
+    from app.models.accounts import User
+    from app.models.applicant import Applicant
 
 # S 1.2.15.1: the eight types of 通知公告.
 NOTICE_TYPES = {"notice": "通知公告", "policy": "政策法规", "document": "公布文件", "standard": "标准条件",
@@ -91,3 +95,6 @@ class MessageReceipt(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=datetime.now)
 
     message: Mapped[Message] = relationship(lazy="joined")
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
+    applicant: Mapped[Applicant | None] = relationship()
+    read_by: Mapped[User | None] = relationship(foreign_keys=[read_by_id])

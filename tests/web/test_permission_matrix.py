@@ -124,6 +124,14 @@ OWN_NOTIFICATION = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_withou
 OPEN_TO_ALL = {**PUBLIC, "applicant": OK}
 
 
+# 消息推送 (K1, K2): a message the superior sent to the target (World.message_records). The sender's unit sees it
+# and who read it; the receiving unit's staff holding message.receive read and confirm it, nobody else.
+SENT_BY_SUPERIOR = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_without=FORBIDDEN, superior_admin=OK,
+                          unrelated_admin=NOT_FOUND, platform_admin=OK)
+RECEIVING_UNIT = expect(signed_out=LOGIN, member_with=OK, member_without=FORBIDDEN, superior_admin=NOT_FOUND,
+                        unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND)
+
+
 # A committee formed by the target, authorized and filed by its superior (World.committee_records):
 # the forming unit's record (OWN_UNIT); the superior reviews it; nobody else may probe its ids.
 FILING_REVIEWERS = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_without=FORBIDDEN, superior_admin=OK,
@@ -216,6 +224,18 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/notices/<int:notice_id>/delete": {"POST": Entry("notice.manage", HR_SUBTREE)},
     "/public/notices/<int:notice_id>": {"GET": Entry("home.view", OPEN_TO_ALL)},
     "/public/notices/<int:notice_id>/file": {"GET": Entry("home.view", OPEN_TO_ALL)},
+    "/messages/new": both("message.send", HOLDER),
+    "/messages/sent": {"GET": Entry("message.send", HOLDER)},
+    "/messages/sent/<int:message_id>": {"GET": Entry("message.send", SENT_BY_SUPERIOR)},
+    "/messages/sent/<int:message_id>/file": {"GET": Entry("message.send", SENT_BY_SUPERIOR)},
+    "/messages/received": {"GET": Entry("message.receive", HOLDER)},
+    "/messages/received/<int:receipt_id>": {"GET": Entry("message.receive", RECEIVING_UNIT)},
+    "/messages/received/<int:receipt_id>/confirm": {"POST": Entry("message.receive", RECEIVING_UNIT)},
+    "/messages/received/<int:receipt_id>/file": {"GET": Entry("message.receive", RECEIVING_UNIT)},
+    "/my-messages/": {"GET": Entry("home.view", APPLICANT_ONLY)},
+    "/my-messages/<int:applicant_receipt_id>": {"GET": Entry("home.view", APPLICANT_ONLY)},
+    "/my-messages/<int:applicant_receipt_id>/confirm": {"POST": Entry("home.view", APPLICANT_ONLY)},
+    "/my-messages/<int:applicant_receipt_id>/file": {"GET": Entry("home.view", APPLICANT_ONLY)},
     "/notifications/": {"GET": Entry("home.view", ANY_ACCOUNT)},
     "/notifications/<int:notification_id>": {"GET": Entry("home.view", OWN_NOTIFICATION)},
     "/notifications/read": {"POST": Entry("home.view", ANY_ACCOUNT)},
@@ -442,8 +462,34 @@ class World:
                 **self.review_path_records(committee["committee_id"]), **self.quota_records(),
                 **(declared := self.applicant_declaration_records(committee["committee_id"])),
                 **self.application_review_records(), **self.job_records(), **self.history_records(), **self.notification_records(),
-                **self.notice_records(),
+                **self.notice_records(), **self.message_records(),
                 **self.activity_files(committee["activity_id"], declared["open_activity_id"])}
+
+    def message_records(self) -> dict[str, Any]:
+        """A message with an attachment from the superior's administrator to the target unit, and one to the
+        world's applicant; their receipts."""
+        import hashlib
+
+        from committee_helpers import PDF
+
+        from app.models import Message, MessageReceipt
+        from services.common import file_store
+
+        checked = file_store.StoredFile(hashlib.sha256(PDF).hexdigest(), "附件.pdf", len(PDF), "pdf")
+        file_store.store(checked, PDF)
+        record = {"sha256": checked.sha256, "filename": "附件.pdf", "file_type": "pdf"}
+        sender = self.admins["superior_admin"]
+        to_unit = Message(sender_unit_id=self.superior.id, sender_user_id=sender.id, audience="units",
+                          title="矩阵消息", body="正文", attachment=record, recipient_count=1)
+        to_applicant = Message(sender_unit_id=self.superior.id, sender_user_id=sender.id, audience="applicants",
+                               title="矩阵个人消息", body="正文", attachment=record, recipient_count=1)
+        db.session.add_all([to_unit, to_applicant])
+        db.session.flush()
+        receipt = MessageReceipt(message_id=to_unit.id, unit_id=self.target.id)
+        applicant_receipt = MessageReceipt(message_id=to_applicant.id, applicant_id=self.applicant.id)
+        db.session.add_all([receipt, applicant_receipt])
+        db.session.flush()
+        return {"message_id": to_unit.id, "receipt_id": receipt.id, "applicant_receipt_id": applicant_receipt.id}
 
     def notice_records(self) -> dict[str, Any]:
         """A published notice of the superior 人社局, with an attachment."""

@@ -45,14 +45,8 @@ def link_for(notification: Notification) -> str | None:
     if target == "activity" and applicant:
         return url_for("applicant.home")
     if target == "message":
-        return url_for("messages.received_detail", receipt_id=ident) if "messages" in _blueprints() else None
+        return url_for("my_messages.index" if applicant else "messages.received", status="unread")
     return None
-
-
-def _blueprints() -> set[str]:
-    from flask import current_app
-
-    return set(current_app.blueprints)
 
 
 @bp.route("/")
