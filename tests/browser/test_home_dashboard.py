@@ -1,0 +1,129 @@
+"""首页 (S 1.2.1, M1) in Chromium over the demo organisation: 评审工作监督 with its charts drawn as inline SVG, the
+figures equal to counts taken from the database, no CSP violation; and the public home page signed out (K3).
+Screenshots are kept under docs/."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.extensions import db
+from app.models import Committee, Declaration, Notice, ReviewActivity, Unit, User
+from services.demo import organisation as demo
+from services.reference import reference_data
+from services.workflow import definitions
+from tests.conftest import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+DOCS = ROOT / "docs"
+WATCH = """window.__csp = []; document.addEventListener("securitypolicyviolation",
+  function (e) { window.__csp.push(e.violatedDirective + " " + e.blockedURI); });"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    tmp_dir = tmp_path_factory.mktemp("home-dashboard")
+    app = create_app({"SECRET_KEY": "browser-test", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_dir / 'demo.db'}",
+                      "SQLALCHEMY_ENGINE_OPTIONS": {}, "UPLOAD_FOLDER": str(tmp_dir / "uploads")},
+                     instance_path=str(tmp_dir))
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        reference_data.load_all(ROOT / "admin_config")
+        definitions.deploy_directory()
+        demo.seed_demo(ROOT / "admin_config")
+        hr = db.session.scalar(select(Unit).where(Unit.name == "乐山市人力资源和社会保障局"))
+        db.session.add_all([
+            Notice(unit_id=hr.id, notice_type=code, title=title, body_html="<p>正文</p>", status="published",
+                   published_at=func.now())
+            for code, title in (("notice", "关于开展2026年度职称评审工作的通知"), ("policy", "职称评审管理暂行规定"),
+                                ("faq", "申报材料被退回后如何修改"), ("conditions", "中小学教师职称申报条件"))])
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield app, f"http://127.0.0.1:{server.server_port}", demo.demo_password(ROOT / "admin_config")
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def test_the_home_page_draws_its_supervision_charts(browser, site):
+    app, url, password = site
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "ls_rsj"))
+        supervised = select(Committee.id).where(Committee.forming_unit_id == user.unit_id)
+        activity_id, name = db.session.execute(select(ReviewActivity.id, ReviewActivity.name).where(
+            ReviewActivity.committee_id.in_(supervised)).order_by(ReviewActivity.id)).first()
+        declared = db.session.scalar(select(func.count()).where(Declaration.activity_id == activity_id,
+                                                                Declaration.first_submitted_at.is_not(None)))
+        committees = db.session.scalar(select(func.count()).select_from(Committee).where(
+            Committee.forming_unit_id == user.unit_id))
+    assert declared >= 2, "the demo has declarations under review"
+
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.add_init_script(WATCH)
+    page.goto(f"{url}/login")
+    page.fill("#username", "ls_rsj")
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+
+    chart = page.locator(f'[data-testid="activity-chart-{activity_id}"]')
+    assert chart.is_visible()
+    bars = chart.locator("rect.bar")
+    assert bars.count() == 9
+    assert bars.nth(0).get_attribute("data-value") == str(declared)
+    assert chart.bounding_box()["width"] > 200
+    assert float(bars.nth(0).get_attribute("width")) > 0, "the 已申报 bar is drawn"
+    assert name in page.locator('[data-testid="activity-progress"]').inner_text()
+    counts = page.locator('[data-testid="committee-counts"]').inner_text()
+    assert counts.split()[0] == str(committees)
+    assert page.locator('[data-testid="committee-chart"] rect.bar').count() == 3
+    assert page.locator('[data-testid="home-todo"]').is_visible()
+    assert page.evaluate("window.__csp") == []
+    page.locator('[data-testid="supervision"]').scroll_into_view_if_needed()
+    page.screenshot(path=str(DOCS / "home_dashboard.png"), full_page=True)
+
+
+def test_the_public_home_page_lists_notices_signed_out(browser, site):
+    _, url, _ = site
+    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    page.add_init_script(WATCH)
+    page.goto(f"{url}/")
+    listed = page.locator('[data-testid="public-notices"]').inner_text()
+    assert "关于开展2026年度职称评审工作的通知" in listed and "中小学教师职称申报条件" in listed
+    page.click("text=常见问题")
+    assert page.locator('[data-testid="public-notices"] a').all_inner_texts() == ["申报材料被退回后如何修改"]
+    page.click("text=全部公告")
+    page.click("text=职称评审管理暂行规定")
+    assert page.locator('[data-testid="notice-title"]').inner_text() == "职称评审管理暂行规定"
+    assert page.evaluate("window.__csp") == []
+    page.goto(f"{url}/")
+    page.screenshot(path=str(DOCS / "public_home.png"), full_page=True)
