@@ -54,6 +54,7 @@ def _bind_business_operations() -> None:
     from services.experts import experts
     from services.history import review as history_review
     from services.org import registration, superior_change
+    from services.talent import confirmations, talent_records
 
     registration.register_operations()
     superior_change.register_operations()
@@ -63,6 +64,8 @@ def _bind_business_operations() -> None:
     application_review.register_operations()
     quota_review.register_operations()
     history_review.register_operations()
+    talent_records.register_operations()
+    confirmations.register_operations()
 
 
 def _configure_sqlite(engine: Engine) -> None:

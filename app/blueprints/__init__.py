@@ -34,6 +34,8 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.org.staff import bp as staff_bp
     from app.blueprints.org.units import bp as units_bp
     from app.blueprints.reference.dictionary import bp as dictionary_bp
+    from app.blueprints.talent.mine import bp as my_talent_bp
+    from app.blueprints.talent.talent import bp as talent_bp
     from app.blueprints.workflow.inbox import bp as inbox_bp
     from app.blueprints.workflow.process_admin import bp as process_admin_bp
 
@@ -51,5 +53,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(history_bp)
     app.register_blueprint(notifications_bp)
-    for bp in (notices_bp, public_bp, messages_bp, my_messages_bp):
+    for bp in (notices_bp, public_bp, messages_bp, my_messages_bp, talent_bp, my_talent_bp):
         app.register_blueprint(bp)

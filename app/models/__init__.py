@@ -33,6 +33,7 @@ from app.models.org import Region, Unit, UnitNature, UnitType, UnitTypeGrant
 from app.models.quota import QuotaDeclaration, QuotaItem
 from app.models.registration import SuperiorChangeRequest, UnitRegistration
 from app.models.review_path import CompetentAssignment, ReviewPathLink
+from app.models.talent import TalentRecord, TitleConfirmation
 from app.models.workflow import (
     AuditLevel,
     AuditLevelMember,
@@ -49,6 +50,8 @@ __all__ = [
     "HistoricalBodyCollector",
     "HistoryBatch",
     "HistoryRecord",
+    "TalentRecord",
+    "TitleConfirmation",
     "Message",
     "MessageReceipt",
     "Notice",

@@ -69,6 +69,14 @@ BUSINESS_OPERATIONS: Mapping[str, str] = MappingProxyType({
     "pass_history_batch": "历史职称数据审核通过，上报下一单位或待发证",
     "return_history_batch": "历史职称数据审核退回采集单位",
     "reject_history_batch": "历史职称数据审核不通过",
+    "route_talent_record": "专技人才信息送至下一审核单位",
+    "pass_talent_record": "专技人才审核通过，上报上级单位或审核通过",
+    "return_talent_record": "专技人才审核退回个人",
+    "reject_talent_record": "专技人才审核不通过",
+    "route_title_confirmation": "职称确认申请送至下一审核单位",
+    "pass_title_confirmation": "职称确认审核通过，提交下一级审核单位或确认",
+    "return_title_confirmation": "职称确认审核退回申报人",
+    "reject_title_confirmation": "职称确认审核不通过",
 })
 
 

@@ -132,6 +132,12 @@ RECEIVING_UNIT = expect(signed_out=LOGIN, member_with=OK, member_without=FORBIDD
                         unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND)
 
 
+# 专技人才 / 职称确认 (L1–L3): a record of the target's applicant, reviewed up [target, superior 人社局]: the units on
+# its path see it, nobody else.
+ON_PATH = expect(signed_out=LOGIN, member_with=OK, member_without=FORBIDDEN, superior_admin=OK,
+                 unrelated_admin=NOT_FOUND, platform_admin=OK)
+
+
 # A committee formed by the target, authorized and filed by its superior (World.committee_records):
 # the forming unit's record (OWN_UNIT); the superior reviews it; nobody else may probe its ids.
 FILING_REVIEWERS = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_without=FORBIDDEN, superior_admin=OK,
@@ -236,6 +242,16 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/my-messages/<int:applicant_receipt_id>": {"GET": Entry("home.view", APPLICANT_ONLY)},
     "/my-messages/<int:applicant_receipt_id>/confirm": {"POST": Entry("home.view", APPLICANT_ONLY)},
     "/my-messages/<int:applicant_receipt_id>/file": {"GET": Entry("home.view", APPLICANT_ONLY)},
+    "/talent/reviews": {"GET": Entry("talent.review", HOLDER)},
+    "/talent/records/<int:talent_record_id>": {"GET": Entry("talent.review", ON_PATH)},
+    "/talent/statistics": {"GET": Entry("talent.stats", HOLDER)},
+    "/talent/confirmations": {"GET": Entry("title_confirmation.review", HOLDER)},
+    "/talent/confirmations/<int:confirmation_id>": {"GET": Entry("title_confirmation.review", ON_PATH)},
+    "/talent/confirmations/<int:confirmation_id>/file": {"GET": Entry("title_confirmation.review", ON_PATH)},
+    "/my-talent/": both("home.view", APPLICANT_ONLY),
+    "/my-talent/confirmations": both("home.view", APPLICANT_ONLY),
+    "/my-talent/confirmations/<int:own_confirmation_id>": both("home.view", APPLICANT_ONLY),
+    "/my-talent/confirmations/<int:own_confirmation_id>/file": {"GET": Entry("home.view", APPLICANT_ONLY)},
     "/notifications/": {"GET": Entry("home.view", ANY_ACCOUNT)},
     "/notifications/<int:notification_id>": {"GET": Entry("home.view", OWN_NOTIFICATION)},
     "/notifications/read": {"POST": Entry("home.view", ANY_ACCOUNT)},
@@ -462,8 +478,32 @@ class World:
                 **self.review_path_records(committee["committee_id"]), **self.quota_records(),
                 **(declared := self.applicant_declaration_records(committee["committee_id"])),
                 **self.application_review_records(), **self.job_records(), **self.history_records(), **self.notification_records(),
-                **self.notice_records(), **self.message_records(),
+                **self.notice_records(), **self.message_records(), **self.talent_records(),
                 **self.activity_files(committee["activity_id"], declared["open_activity_id"])}
+
+    def talent_records(self) -> dict[str, Any]:
+        """The applicant's approved talent record and title confirmation (with a scan), reviewed by the target and
+        its superior."""
+        import hashlib
+
+        from committee_helpers import PDF
+
+        from app.models import TalentRecord, TitleConfirmation
+        from services.common import file_store
+
+        checked = file_store.StoredFile(hashlib.sha256(PDF).hexdigest(), "证书.pdf", len(PDF), "pdf")
+        file_store.store(checked, PDF)
+        path = [self.target.id, self.superior.id]
+        record = TalentRecord(applicant_id=self.applicant.id, unit_id=self.target.id, category="卫生技术人员",
+                              name=self.applicant.name, path=path, status="approved")
+        confirmation = TitleConfirmation(
+            applicant_id=self.applicant.id, unit_id=self.target.id, title_name="主治医师", level_code="intermediate",
+            obtained_on=date(2015, 12, 1), issuer="重庆市卫生健康委员会", path=path, status="approved",
+            attachment={"sha256": checked.sha256, "filename": "证书.pdf", "file_type": "pdf"})
+        db.session.add_all([record, confirmation])
+        db.session.flush()
+        return {"talent_record_id": record.id, "confirmation_id": confirmation.id,
+                "own_confirmation_id": confirmation.id}
 
     def message_records(self) -> dict[str, Any]:
         """A message with an attachment from the superior's administrator to the target unit, and one to the

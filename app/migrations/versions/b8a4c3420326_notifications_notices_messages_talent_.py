@@ -1,11 +1,11 @@
-"""notifications, notices and messages
+"""notifications, notices, messages, talent records and title confirmations
 
 Issue 19: in-app notifications with their deliveries and preferences (K4), staff e-mail addresses,
-通知公告 (K3), 消息推送 and its receipts (K1, K2).
+通知公告 (K3), 消息推送 and its receipts (K1, K2), 专技人才 records (L1, L2) and 职称确认 (L3).
 
-Revision ID: 1a6ad9f2c3ab
+Revision ID: b8a4c3420326
 Revises: 83588238dd59
-Create Date: 2026-12-04 05:39:10.879202
+Create Date: 2026-12-04 05:52:48.370416
 
 """
 from alembic import op
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '1a6ad9f2c3ab'
+revision = 'b8a4c3420326'
 down_revision = '83588238dd59'
 branch_labels = None
 depends_on = None
@@ -93,6 +93,67 @@ def upgrade():
         batch_op.create_index('ix_notification_dispatch', ['dispatch_state', 'id'], unique=False)
         batch_op.create_index('ix_notification_user_unread', ['user_id', 'read_at', 'id'], unique=False)
 
+    op.create_table('talent_record',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('applicant_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('category', sa.String(length=30), nullable=False),
+    sa.Column('qualification_only', sa.Boolean(), nullable=False),
+    sa.Column('qualification_name', sa.String(length=50), nullable=False),
+    sa.Column('overseas', sa.Boolean(), nullable=False),
+    sa.Column('name', sa.String(length=20), nullable=False),
+    sa.Column('female', sa.Boolean(), nullable=False),
+    sa.Column('ethnic_minority', sa.Boolean(), nullable=False),
+    sa.Column('party_member', sa.Boolean(), nullable=False),
+    sa.Column('title_level_code', sa.String(length=20), nullable=True),
+    sa.Column('education', sa.String(length=10), nullable=False),
+    sa.Column('path', sa.JSON(), nullable=False),
+    sa.Column('step', sa.Integer(), nullable=False),
+    sa.Column('current_unit_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('opinion', sa.String(length=500), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(), nullable=False),
+    sa.Column('decided_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['applicant_id'], ['applicant.id'], name=op.f('fk_talent_record_applicant_id_applicant')),
+    sa.ForeignKeyConstraint(['current_unit_id'], ['unit.id'], name=op.f('fk_talent_record_current_unit_id_unit')),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_talent_record_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_talent_record')),
+    sa.UniqueConstraint('applicant_id', name=op.f('uq_talent_record_applicant_id'))
+    )
+    with op.batch_alter_table('talent_record', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_talent_record_current_unit_id'), ['current_unit_id'], unique=False)
+        batch_op.create_index('ix_talent_record_status_unit', ['status', 'unit_id'], unique=False)
+
+    op.create_table('title_confirmation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('applicant_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('title_name', sa.String(length=30), nullable=False),
+    sa.Column('level_code', sa.String(length=20), nullable=False),
+    sa.Column('obtained_on', sa.Date(), nullable=False),
+    sa.Column('issuer', sa.String(length=50), nullable=False),
+    sa.Column('certificate_no', sa.String(length=50), nullable=False),
+    sa.Column('attachment', sa.JSON(), nullable=True),
+    sa.Column('path', sa.JSON(), nullable=False),
+    sa.Column('step', sa.Integer(), nullable=False),
+    sa.Column('current_unit_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('opinion', sa.String(length=500), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(), nullable=False),
+    sa.Column('decided_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['applicant_id'], ['applicant.id'], name=op.f('fk_title_confirmation_applicant_id_applicant')),
+    sa.ForeignKeyConstraint(['current_unit_id'], ['unit.id'], name=op.f('fk_title_confirmation_current_unit_id_unit')),
+    sa.ForeignKeyConstraint(['level_code'], ['title_level.code'], name=op.f('fk_title_confirmation_level_code_title_level')),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_title_confirmation_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_title_confirmation'))
+    )
+    with op.batch_alter_table('title_confirmation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_title_confirmation_applicant_id'), ['applicant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_title_confirmation_current_unit_id'), ['current_unit_id'], unique=False)
+        batch_op.create_index('ix_title_confirmation_status_unit', ['status', 'unit_id'], unique=False)
+
     op.create_table('message_receipt',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('message_id', sa.Integer(), nullable=False),
@@ -153,6 +214,17 @@ def downgrade():
         batch_op.drop_index('ix_message_receipt_applicant_inbox')
 
     op.drop_table('message_receipt')
+    with op.batch_alter_table('title_confirmation', schema=None) as batch_op:
+        batch_op.drop_index('ix_title_confirmation_status_unit')
+        batch_op.drop_index(batch_op.f('ix_title_confirmation_current_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_title_confirmation_applicant_id'))
+
+    op.drop_table('title_confirmation')
+    with op.batch_alter_table('talent_record', schema=None) as batch_op:
+        batch_op.drop_index('ix_talent_record_status_unit')
+        batch_op.drop_index(batch_op.f('ix_talent_record_current_unit_id'))
+
+    op.drop_table('talent_record')
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_index('ix_notification_user_unread')
         batch_op.drop_index('ix_notification_dispatch')
