@@ -71,6 +71,7 @@ MENU: list[tuple[str, list[MenuItem]]] = [
             MenuItem("通知公告管理", "notices.index", "notice.manage", "megaphone"),
             MenuItem("职称树管理", "dictionary.series_list", "dict.manage", "diagram-2"),
             MenuItem("职称专业管理", "dictionary.specialties", "dict.manage", "list-nested"),
+            MenuItem("受理机构管理", "acceptance_agencies.index", "acceptance.manage", "bank"),
             MenuItem("流程定义", "process_admin.index", "process.admin", "bezier2"),
             MenuItem("流程实例", "process_admin.instance_list", "process.admin", "activity"),
         ],

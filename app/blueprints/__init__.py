@@ -33,6 +33,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.org.roles import bp as roles_bp
     from app.blueprints.org.staff import bp as staff_bp
     from app.blueprints.org.units import bp as units_bp
+    from app.blueprints.reference.acceptance_agencies import bp as acceptance_agencies_bp
     from app.blueprints.reference.dictionary import bp as dictionary_bp
     from app.blueprints.talent.mine import bp as my_talent_bp
     from app.blueprints.talent.talent import bp as talent_bp
@@ -53,5 +54,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(history_bp)
     app.register_blueprint(notifications_bp)
-    for bp in (notices_bp, public_bp, messages_bp, my_messages_bp, talent_bp, my_talent_bp):
+    for bp in (notices_bp, public_bp, messages_bp, my_messages_bp, talent_bp, my_talent_bp, acceptance_agencies_bp):
         app.register_blueprint(bp)

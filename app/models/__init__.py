@@ -1,5 +1,6 @@
 """SQLAlchemy models. Models import nothing from services."""
 
+from app.models.acceptance import AcceptanceAgency
 from app.models.accounts import Permission, Role, RolePermission, User, UserRole
 from app.models.activity import (
     ActivityAchievement,
@@ -50,6 +51,7 @@ __all__ = [
     "HistoricalBodyCollector",
     "HistoryBatch",
     "HistoryRecord",
+    "AcceptanceAgency",
     "TalentRecord",
     "TitleConfirmation",
     "Message",

@@ -252,6 +252,12 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/my-talent/confirmations": both("home.view", APPLICANT_ONLY),
     "/my-talent/confirmations/<int:own_confirmation_id>": both("home.view", APPLICANT_ONLY),
     "/my-talent/confirmations/<int:own_confirmation_id>/file": {"GET": Entry("home.view", APPLICANT_ONLY)},
+    "/acceptance-agencies/": {"GET": Entry("acceptance.manage", PLATFORM)},
+    "/acceptance-agencies/new": both("acceptance.manage", PLATFORM),
+    "/acceptance-agencies/<int:agency_id>/edit": both("acceptance.manage", PLATFORM),
+    "/acceptance-agencies/<int:agency_id>/deregister": {"POST": Entry("acceptance.manage", PLATFORM)},
+    "/acceptance-agencies/template": {"GET": Entry("acceptance.manage", PLATFORM)},
+    "/acceptance-agencies/import": both("acceptance.manage", PLATFORM),
     "/notifications/": {"GET": Entry("home.view", ANY_ACCOUNT)},
     "/notifications/<int:notification_id>": {"GET": Entry("home.view", OWN_NOTIFICATION)},
     "/notifications/read": {"POST": Entry("home.view", ANY_ACCOUNT)},
@@ -502,8 +508,14 @@ class World:
             attachment={"sha256": checked.sha256, "filename": "证书.pdf", "file_type": "pdf"})
         db.session.add_all([record, confirmation])
         db.session.flush()
+        from app.models import AcceptanceAgency
+
+        agency = AcceptanceAgency(node_type="recognition", grade="中级", unit_id=self.superior.id,
+                                  certificate_name="乐山市职称改革工作领导小组办公室")
+        db.session.add(agency)
+        db.session.flush()
         return {"talent_record_id": record.id, "confirmation_id": confirmation.id,
-                "own_confirmation_id": confirmation.id}
+                "own_confirmation_id": confirmation.id, "agency_id": agency.id}
 
     def message_records(self) -> dict[str, Any]:
         """A message with an attachment from the superior's administrator to the target unit, and one to the

@@ -1,11 +1,12 @@
-"""notifications, notices, messages, talent records and title confirmations
+"""notifications, notices, messages, talent records, title confirmations, acceptance agencies
 
 Issue 19: in-app notifications with their deliveries and preferences (K4), staff e-mail addresses,
-通知公告 (K3), 消息推送 and its receipts (K1, K2), 专技人才 records (L1, L2) and 职称确认 (L3).
+通知公告 (K3), 消息推送 and its receipts (K1, K2), 专技人才 records (L1, L2), 职称确认 (L3) and
+职称初定/认定受理机构 (N3).
 
-Revision ID: b8a4c3420326
+Revision ID: c370783b06ea
 Revises: 83588238dd59
-Create Date: 2026-12-04 05:52:48.370416
+Create Date: 2026-12-04 06:00:40.537768
 
 """
 from alembic import op
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'b8a4c3420326'
+revision = 'c370783b06ea'
 down_revision = '83588238dd59'
 branch_labels = None
 depends_on = None
@@ -30,6 +31,26 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notification_preference')),
     sa.UniqueConstraint('recipient_key', 'event', 'channel', name='uq_notification_preference')
     )
+    op.create_table('acceptance_agency',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('node_type', sa.String(length=20), nullable=False),
+    sa.Column('grade', sa.String(length=10), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('certificate_name', sa.String(length=60), nullable=False),
+    sa.Column('contact_phone', sa.String(length=20), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('deregister_reason', sa.String(length=200), nullable=False),
+    sa.Column('deregistered_at', sa.DateTime(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['app_user.id'], name=op.f('fk_acceptance_agency_created_by_id_app_user')),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_acceptance_agency_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_acceptance_agency')),
+    sa.UniqueConstraint('node_type', 'unit_id', 'grade', name='uq_acceptance_agency')
+    )
+    with op.batch_alter_table('acceptance_agency', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_acceptance_agency_unit_id'), ['unit_id'], unique=False)
+
     op.create_table('message',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('sender_unit_id', sa.Integer(), nullable=False),
@@ -240,5 +261,9 @@ def downgrade():
         batch_op.drop_index('ix_message_sender_unit')
 
     op.drop_table('message')
+    with op.batch_alter_table('acceptance_agency', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_acceptance_agency_unit_id'))
+
+    op.drop_table('acceptance_agency')
     op.drop_table('notification_preference')
     # ### end Alembic commands ###
