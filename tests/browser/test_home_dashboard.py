@@ -4,74 +4,46 @@ Screenshots are kept under docs/."""
 
 from __future__ import annotations
 
-import re
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
-from app import create_app
 from app.extensions import db
 from app.models import Committee, Declaration, Notice, ReviewActivity, Unit, User
 from services.demo import organisation as demo
-from services.reference import reference_data
-from services.workflow import definitions
+from tests.browser.live import browser_app, chromium, needs_chromium, serving, sign_in
 from tests.conftest import ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 DOCS = ROOT / "docs"
 WATCH = """window.__csp = []; document.addEventListener("securitypolicyviolation",
   function (e) { window.__csp.push(e.violatedDirective + " " + e.blockedURI); });"""
 
 
+def _seed() -> None:
+    """The demo organisation, and four published notices of 乐山市人社局 for the public page."""
+    demo.seed_demo(ROOT / "admin_config")
+    hr = db.session.scalar(select(Unit).where(Unit.name == "乐山市人力资源和社会保障局"))
+    db.session.add_all([
+        Notice(unit_id=hr.id, notice_type=code, title=title, body_html="<p>正文</p>", status="published",
+               published_at=func.now())
+        for code, title in (("notice", "关于开展2026年度职称评审工作的通知"), ("policy", "职称评审管理暂行规定"),
+                            ("faq", "申报材料被退回后如何修改"), ("conditions", "中小学教师职称申报条件"))])
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    tmp_dir = tmp_path_factory.mktemp("home-dashboard")
-    app = create_app({"SECRET_KEY": "browser-test", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_dir / 'demo.db'}",
-                      "SQLALCHEMY_ENGINE_OPTIONS": {}, "UPLOAD_FOLDER": str(tmp_dir / "uploads")},
-                     instance_path=str(tmp_dir))
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        upgrade()
-        reference_data.load_all(ROOT / "admin_config")
-        definitions.deploy_directory()
-        demo.seed_demo(ROOT / "admin_config")
-        hr = db.session.scalar(select(Unit).where(Unit.name == "乐山市人力资源和社会保障局"))
-        db.session.add_all([
-            Notice(unit_id=hr.id, notice_type=code, title=title, body_html="<p>正文</p>", status="published",
-                   published_at=func.now())
-            for code, title in (("notice", "关于开展2026年度职称评审工作的通知"), ("policy", "职称评审管理暂行规定"),
-                                ("faq", "申报材料被退回后如何修改"), ("conditions", "中小学教师职称申报条件"))])
-        db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield app, f"http://127.0.0.1:{server.server_port}", demo.demo_password(ROOT / "admin_config")
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.engine.dispose()
+    app = browser_app(tmp_path_factory.mktemp("home-dashboard"), _seed)
+    with serving(app) as url:
+        yield app, url, demo.demo_password(ROOT / "admin_config")
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 def test_the_home_page_draws_its_supervision_charts(browser, site):
@@ -87,13 +59,9 @@ def test_the_home_page_draws_its_supervision_charts(browser, site):
             Committee.forming_unit_id == user.unit_id))
     assert declared >= 2, "the demo has declarations under review"
 
-    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page = sign_in(browser, url, "ls_rsj", password, height=1000)
     page.add_init_script(WATCH)
-    page.goto(f"{url}/login")
-    page.fill("#username", "ls_rsj")
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
+    page.reload()
 
     chart = page.locator(f'[data-testid="activity-chart-{activity_id}"]')
     assert chart.is_visible()

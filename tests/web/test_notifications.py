@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from declaration_helpers import build_world, ready_declaration
+from declaration_helpers import ready_declaration
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
@@ -49,11 +49,6 @@ def smtp_server(app, monkeypatch):
     monkeypatch.setitem(app.config, "SMTP_FROM", "noreply@zhiping.test")
     yield handler
     controller.stop()
-
-
-@pytest.fixture
-def world(make_unit, make_user, make_applicant):
-    return build_world(make_unit, make_user, make_applicant)
 
 
 @pytest.fixture
