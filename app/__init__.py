@@ -48,7 +48,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
 
 def _bind_business_operations() -> None:
     """Bind the operations the diagrams in bpmn/ declare (services/workflow/scripting.py) to the services."""
-    from services.activities import activity_publication, quota_review
+    from services.activities import activity_publication, quota_review, review_plans
     from services.applications import application_review
     from services.committees import committee_filing
     from services.experts import experts
@@ -65,6 +65,7 @@ def _bind_business_operations() -> None:
     quota_review.register_operations()
     history_review.register_operations()
     talent_records.register_operations()
+    review_plans.register_operations()
     confirmations.register_operations()
 
 

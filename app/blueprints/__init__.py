@@ -10,6 +10,7 @@ def register_blueprints(app: Flask) -> None:
     # declaration_materials and review_queries add pages to the declarations / application_review blueprints.
     from app.blueprints.activities.activities import bp as activities_bp
     from app.blueprints.activities.quotas import bp as quotas_bp
+    from app.blueprints.activities.review_plans import bp as review_plans_bp
     from app.blueprints.applications import declaration_materials, review_queries  # noqa: F401
     from app.blueprints.applications.applicant import bp as applicant_bp
     from app.blueprints.applications.application_review import bp as application_review_bp
@@ -54,5 +55,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(history_bp)
     app.register_blueprint(notifications_bp)
-    for bp in (notices_bp, public_bp, messages_bp, my_messages_bp, talent_bp, my_talent_bp, acceptance_agencies_bp):
+    for bp in (notices_bp, public_bp, messages_bp, my_messages_bp, talent_bp, my_talent_bp, acceptance_agencies_bp,
+               review_plans_bp):
         app.register_blueprint(bp)

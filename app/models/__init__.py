@@ -34,6 +34,7 @@ from app.models.org import Region, Unit, UnitNature, UnitType, UnitTypeGrant
 from app.models.quota import QuotaDeclaration, QuotaItem
 from app.models.registration import SuperiorChangeRequest, UnitRegistration
 from app.models.review_path import CompetentAssignment, ReviewPathLink
+from app.models.review_plan import ReviewPlan
 from app.models.talent import TalentRecord, TitleConfirmation
 from app.models.workflow import (
     AuditLevel,
@@ -51,6 +52,7 @@ __all__ = [
     "HistoricalBodyCollector",
     "HistoryBatch",
     "HistoryRecord",
+    "ReviewPlan",
     "AcceptanceAgency",
     "TalentRecord",
     "TitleConfirmation",

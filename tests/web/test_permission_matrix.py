@@ -138,6 +138,12 @@ ON_PATH = expect(signed_out=LOGIN, member_with=OK, member_without=FORBIDDEN, sup
                  unrelated_admin=NOT_FOUND, platform_admin=OK)
 
 
+# 评审方案 (E6): an approved plan of the target's committee, reviewed by its 备案批复单位 (the superior). Its unit's
+# submitters, the reviewing unit and 呈报方案查询 over either unit's subtree read it (member_without holds plan.query).
+PLAN_READERS = expect(signed_out=LOGIN, member_with=OK, member_without=OK, superior_admin=OK,
+                      unrelated_admin=NOT_FOUND, platform_admin=OK)
+
+
 # A committee formed by the target, authorized and filed by its superior (World.committee_records):
 # the forming unit's record (OWN_UNIT); the superior reviews it; nobody else may probe its ids.
 FILING_REVIEWERS = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_without=FORBIDDEN, superior_admin=OK,
@@ -258,6 +264,15 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/acceptance-agencies/<int:agency_id>/deregister": {"POST": Entry("acceptance.manage", PLATFORM)},
     "/acceptance-agencies/template": {"GET": Entry("acceptance.manage", PLATFORM)},
     "/acceptance-agencies/import": both("acceptance.manage", PLATFORM),
+    "/review-plans/": {"GET": Entry("plan.submit", HOLDER)},
+    "/review-plans/new": both("plan.submit", HOLDER),
+    "/review-plans/<int:plan_id>/edit": both("plan.submit", OWN_UNIT),
+    "/review-plans/<int:plan_id>/submit": {"POST": Entry("plan.submit", OWN_UNIT)},
+    "/review-plans/<int:plan_id>": {"GET": Entry("plan.submit", PLAN_READERS)},
+    "/review-plans/<int:plan_id>/file": {"GET": Entry("plan.submit", PLAN_READERS)},
+    "/review-plans/reviews": {"GET": Entry("plan.review", HOLDER)},
+    "/review-plans/reviews/special": {"GET": Entry("plan.review_special", HOLDER)},
+    "/review-plans/query": {"GET": Entry("plan.query", HOLDER)},
     "/notifications/": {"GET": Entry("home.view", ANY_ACCOUNT)},
     "/notifications/<int:notification_id>": {"GET": Entry("home.view", OWN_NOTIFICATION)},
     "/notifications/read": {"POST": Entry("home.view", ANY_ACCOUNT)},
@@ -482,10 +497,29 @@ class World:
                 "item_type": "unit_registration", "process_id": "unit_superior_change", "version": 1,
                 "operation": "suspend", **self.inbox_records(), **(committee := self.committee_records()),
                 **self.review_path_records(committee["committee_id"]), **self.quota_records(),
+                **self.plan_records(committee["committee_id"], committee["activity_id"]),
                 **(declared := self.applicant_declaration_records(committee["committee_id"])),
                 **self.application_review_records(), **self.job_records(), **self.history_records(), **self.notification_records(),
                 **self.notice_records(), **self.message_records(), **self.talent_records(),
                 **self.activity_files(committee["activity_id"], declared["open_activity_id"])}
+
+    def plan_records(self, committee_id: int, activity_id: int) -> dict[str, Any]:
+        """An approved 评审方案 of the target's committee with an attachment, reviewed by the superior."""
+        import hashlib
+
+        from committee_helpers import PDF
+
+        from app.models import ReviewPlan
+        from services.common import file_store
+
+        checked = file_store.StoredFile(hashlib.sha256(PDF).hexdigest(), "方案.pdf", len(PDF), "pdf")
+        file_store.store(checked, PDF)
+        plan = ReviewPlan(committee_id=committee_id, activity_id=activity_id, unit_id=self.target.id,
+                          reviewing_unit_id=self.superior.id, name="矩阵评审方案", status="approved",
+                          attachment={"sha256": checked.sha256, "filename": "方案.pdf", "file_type": "pdf"})
+        db.session.add(plan)
+        db.session.flush()
+        return {"plan_id": plan.id}
 
     def talent_records(self) -> dict[str, Any]:
         """The applicant's approved talent record and title confirmation (with a scan), reviewed by the target and

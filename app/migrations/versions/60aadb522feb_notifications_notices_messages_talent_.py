@@ -1,12 +1,12 @@
-"""notifications, notices, messages, talent records, title confirmations, acceptance agencies
+"""notifications, notices, messages, talent records, title confirmations, acceptance agencies, review plans
 
 Issue 19: in-app notifications with their deliveries and preferences (K4), staff e-mail addresses,
-通知公告 (K3), 消息推送 and its receipts (K1, K2), 专技人才 records (L1, L2), 职称确认 (L3) and
-职称初定/认定受理机构 (N3).
+通知公告 (K3), 消息推送 and its receipts (K1, K2), 专技人才 records (L1, L2), 职称确认 (L3),
+职称初定/认定受理机构 (N3) and 评审方案 (E6).
 
-Revision ID: c370783b06ea
+Revision ID: 60aadb522feb
 Revises: 83588238dd59
-Create Date: 2026-12-04 06:00:40.537768
+Create Date: 2026-12-04 06:05:03.253714
 
 """
 from alembic import op
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'c370783b06ea'
+revision = '60aadb522feb'
 down_revision = '83588238dd59'
 branch_labels = None
 depends_on = None
@@ -214,6 +214,41 @@ def upgrade():
         batch_op.create_index('ix_notification_delivery_due', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_notification_delivery_notification_id'), ['notification_id'], unique=False)
 
+    op.create_table('review_plan',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('committee_id', sa.Integer(), nullable=False),
+    sa.Column('activity_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('reviewing_unit_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('meeting_at', sa.DateTime(), nullable=True),
+    sa.Column('location', sa.String(length=100), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('participants', sa.JSON(), nullable=False),
+    sa.Column('expert_needs', sa.JSON(), nullable=False),
+    sa.Column('scoring_rules', sa.JSON(), nullable=False),
+    sa.Column('attachment', sa.JSON(), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('opinion', sa.String(length=500), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('submitted_at', sa.DateTime(), nullable=True),
+    sa.Column('decided_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['activity_id'], ['review_activity.id'], name=op.f('fk_review_plan_activity_id_review_activity')),
+    sa.ForeignKeyConstraint(['committee_id'], ['committee.id'], name=op.f('fk_review_plan_committee_id_committee')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['app_user.id'], name=op.f('fk_review_plan_created_by_id_app_user')),
+    sa.ForeignKeyConstraint(['reviewing_unit_id'], ['unit.id'], name=op.f('fk_review_plan_reviewing_unit_id_unit')),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_review_plan_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_plan'))
+    )
+    with op.batch_alter_table('review_plan', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_review_plan_activity_id'), ['activity_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_review_plan_committee_id'), ['committee_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_review_plan_reviewing_unit_id'), ['reviewing_unit_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_review_plan_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_review_plan_unit_id'), ['unit_id'], unique=False)
+
     with op.batch_alter_table('app_user', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email', sa.String(length=60), nullable=True))
 
@@ -225,6 +260,14 @@ def downgrade():
     with op.batch_alter_table('app_user', schema=None) as batch_op:
         batch_op.drop_column('email')
 
+    with op.batch_alter_table('review_plan', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_plan_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_review_plan_status'))
+        batch_op.drop_index(batch_op.f('ix_review_plan_reviewing_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_review_plan_committee_id'))
+        batch_op.drop_index(batch_op.f('ix_review_plan_activity_id'))
+
+    op.drop_table('review_plan')
     with op.batch_alter_table('notification_delivery', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notification_delivery_notification_id'))
         batch_op.drop_index('ix_notification_delivery_due')
