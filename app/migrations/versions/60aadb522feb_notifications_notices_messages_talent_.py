@@ -5,7 +5,7 @@ Issue 19: in-app notifications with their deliveries and preferences (K4), staff
 职称初定/认定受理机构 (N3) and 评审方案 (E6).
 
 Revision ID: 60aadb522feb
-Revises: 83588238dd59
+Revises: c5690864ede9
 Create Date: 2026-12-04 06:05:03.253714
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '60aadb522feb'
-down_revision = '83588238dd59'
+down_revision = 'c5690864ede9'
 branch_labels = None
 depends_on = None
 
