@@ -93,9 +93,11 @@ def test_a_return_goes_back_to_the_person_and_a_rejection_ends_it(client, sign_i
     record = db.session.scalars(select(TalentRecord)).one()
     db.session.refresh(record)
     assert record.status == "returned" and record.opinion == "统计类别填写有误"
-    assert db.session.scalars(select(Notification).where(Notification.applicant_id == person.id)).all()
+    [notice] = db.session.scalars(select(Notification).where(Notification.applicant_id == person.id)).all()
     client.post("/logout")
     login_applicant(person)
+    opened = client.get(f"/notifications/{notice.id}")
+    assert opened.status_code == 302 and opened.headers["Location"].endswith("/my-talent/")
     assert "统计类别填写有误" in client.get("/my-talent/").get_data(as_text=True)
     assert client.post("/my-talent/", data={"category": "高等学校教师"}).status_code == 302
     db.session.refresh(record)

@@ -44,6 +44,10 @@ def link_for(notification: Notification) -> str | None:
         return url_for("committees.detail", committee_id=ident)
     if target == "activity" and applicant:
         return url_for("applicant.home")
+    if target == "talent_record" and applicant:
+        return url_for("my_talent.index")
+    if target == "title_confirmation" and applicant:
+        return url_for("my_talent.my_confirmation", own_confirmation_id=ident)
     if target == "message":
         return url_for("my_messages.index" if applicant else "messages.received", status="unread")
     return None
