@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Committee, Declaration, ReviewActivity, ReviewPlan, Unit, User
@@ -34,6 +35,9 @@ SUBMIT_PERMISSION = "plan.submit"
 QUERY_PERMISSION = "plan.query"
 REVIEW_PERMISSIONS = {"review_plan": "plan.review", "review_plan_special": "plan.review_special"}
 MAX_LINES = 100
+# What the plan lists show of each plan, read with the page rather than per row.
+LIST_LOADS = (selectinload(ReviewPlan.committee), selectinload(ReviewPlan.activity), selectinload(ReviewPlan.unit),
+              selectinload(ReviewPlan.reviewing_unit))
 
 
 @dataclass(frozen=True)
@@ -171,7 +175,7 @@ def own_statement(actor: User, keyword: str = "") -> Select[Any]:
     stmt = select(ReviewPlan).where(ReviewPlan.unit_id == actor.unit_id)
     if keyword:
         stmt = stmt.where(ReviewPlan.name.contains(keyword, autoescape=True))
-    return stmt.order_by(ReviewPlan.id.desc())
+    return stmt.options(*LIST_LOADS).order_by(ReviewPlan.id.desc())
 
 
 def query_statement(actor: User, status: str = "", keyword: str = "") -> Select[Any]:
@@ -185,7 +189,7 @@ def query_statement(actor: User, status: str = "", keyword: str = "") -> Select[
         stmt = stmt.where(ReviewPlan.status == status)
     if keyword:
         stmt = stmt.where(ReviewPlan.name.contains(keyword, autoescape=True))
-    return stmt.order_by(ReviewPlan.submitted_at.desc(), ReviewPlan.id.desc())
+    return stmt.options(*LIST_LOADS).order_by(ReviewPlan.submitted_at.desc(), ReviewPlan.id.desc())
 
 
 def load_visible(actor: User, plan_id: int) -> ReviewPlan:

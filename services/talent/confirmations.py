@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Applicant, TitleConfirmation, TitleLevel, Unit, User
@@ -170,7 +171,8 @@ def review_statement(actor: User, tab: str, keyword: str = "") -> Select[Any]:
         stmt = stmt.where(TitleConfirmation.status == (tab if tab in REVIEW_TABS else "approved"), reached)
     if keyword:
         stmt = stmt.where(TitleConfirmation.applicant.has(Applicant.name.contains(keyword, autoescape=True)))
-    return stmt.order_by(TitleConfirmation.submitted_at.desc(), TitleConfirmation.id.desc())
+    return stmt.options(selectinload(TitleConfirmation.unit), selectinload(TitleConfirmation.applicant)).order_by(
+        TitleConfirmation.submitted_at.desc(), TitleConfirmation.id.desc())
 
 
 def load_for_unit(actor: User, request_id: int) -> TitleConfirmation:

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Applicant, HumanTask, TalentRecord, Unit, User
@@ -150,7 +151,9 @@ def review_statement(actor: User, tab: str, keyword: str = "") -> Select[Any]:
         stmt = stmt.where(TalentRecord.status == (tab if tab in REVIEW_TABS else "approved"), reached)
     if keyword:
         stmt = stmt.where(TalentRecord.name.contains(keyword, autoescape=True))
-    return stmt.order_by(TalentRecord.submitted_at.desc(), TalentRecord.id.desc())
+    # The list shows each record's unit: read with the page, not per row.
+    return stmt.options(selectinload(TalentRecord.unit)).order_by(TalentRecord.submitted_at.desc(),
+                                                                  TalentRecord.id.desc())
 
 
 def load_for_unit(actor: User, record_id: int) -> TalentRecord:

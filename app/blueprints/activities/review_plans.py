@@ -105,7 +105,8 @@ def _review_list(kind: str) -> Any:
     status = request.args.get("status", "pending")
     stmt = select(ReviewPlan).where(ReviewPlan.reviewing_unit_id == current_user.unit_id, ReviewPlan.kind == kind,
                                     ReviewPlan.status == (status if status in PLAN_STATUS_LABELS else "pending"))
-    pagination = paginate(stmt.order_by(ReviewPlan.submitted_at.desc(), ReviewPlan.id.desc()))
+    pagination = paginate(stmt.options(*plans.LIST_LOADS).order_by(ReviewPlan.submitted_at.desc(),
+                                                                    ReviewPlan.id.desc()))
     business_type = "review_plan_special" if kind == "special" else "review_plan"
     tasks = instances.open_tasks_of(current_user, business_type, [p.id for p in pagination.items])
     statuses = {k: v for k, v in PLAN_STATUS_LABELS.items() if k != "draft"}
