@@ -1,4 +1,4 @@
-"""首页 (S 1.2.1, M1) in Chromium over the demo organisation: 评审工作监督 with its charts drawn as inline SVG, the
+"""首页 (S 1.2.1, M1) in Chromium over the demo organisation (with its 通知公告): 评审工作监督 with its charts drawn as inline SVG, the
 figures equal to counts taken from the database, no CSP violation; and the public home page signed out (K3).
 Screenshots are kept under docs/."""
 
@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Committee, Declaration, Notice, ReviewActivity, Unit, User
+from app.models import Committee, Declaration, ReviewActivity, User
 from services.demo import organisation as demo
 from tests.browser.live import browser_app, chromium, needs_chromium, serving, sign_in
 from tests.conftest import ROOT
@@ -22,20 +22,9 @@ WATCH = """window.__csp = []; document.addEventListener("securitypolicyviolation
   function (e) { window.__csp.push(e.violatedDirective + " " + e.blockedURI); });"""
 
 
-def _seed() -> None:
-    """The demo organisation, and four published notices of 乐山市人社局 for the public page."""
-    demo.seed_demo(ROOT / "admin_config")
-    hr = db.session.scalar(select(Unit).where(Unit.name == "乐山市人力资源和社会保障局"))
-    db.session.add_all([
-        Notice(unit_id=hr.id, notice_type=code, title=title, body_html="<p>正文</p>", status="published",
-               published_at=func.now())
-        for code, title in (("notice", "关于开展2026年度职称评审工作的通知"), ("policy", "职称评审管理暂行规定"),
-                            ("faq", "申报材料被退回后如何修改"), ("conditions", "中小学教师职称申报条件"))])
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    app = browser_app(tmp_path_factory.mktemp("home-dashboard"), _seed)
+    app = browser_app(tmp_path_factory.mktemp("home-dashboard"), lambda: demo.seed_demo(ROOT / "admin_config"))
     with serving(app) as url:
         yield app, url, demo.demo_password(ROOT / "admin_config")
 
@@ -86,12 +75,13 @@ def test_the_public_home_page_lists_notices_signed_out(browser, site):
     page.add_init_script(WATCH)
     page.goto(f"{url}/")
     listed = page.locator('[data-testid="public-notices"]').inner_text()
-    assert "关于开展2026年度职称评审工作的通知" in listed and "中小学教师职称申报条件" in listed
+    assert "关于开展2026年度乐山市中小学教师中级职称评审工作的通知" in listed and "中小学教师中级职称申报条件" in listed
     page.click("text=常见问题")
     assert page.locator('[data-testid="public-notices"] a').all_inner_texts() == ["申报材料被退回后如何修改"]
     page.click("text=全部公告")
-    page.click("text=职称评审管理暂行规定")
-    assert page.locator('[data-testid="notice-title"]').inner_text() == "职称评审管理暂行规定"
+    page.click("text=职称评审管理暂行规定（人力资源社会保障部令第40号）")
+    assert page.locator('[data-testid="notice-title"]').inner_text() == "职称评审管理暂行规定（人力资源社会保障部令第40号）"
+    assert "自2019年9月1日起施行" in page.locator('[data-testid="notice-body"]').inner_text()
     assert page.evaluate("window.__csp") == []
     page.goto(f"{url}/")
     page.screenshot(path=str(DOCS / "public_home.png"), full_page=True)
