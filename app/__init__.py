@@ -48,7 +48,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
 
 def _bind_business_operations() -> None:
     """Bind the operations the diagrams in bpmn/ declare (services/workflow/scripting.py) to the services."""
-    from services.activities import activity_publication, quota_review
+    from services.activities import activity_publication, quota_review, review_plans
     from services.applications import application_review
     from services.committees import committee_filing
     from services.experts import experts
@@ -57,6 +57,7 @@ def _bind_business_operations() -> None:
     from services.org import registration, superior_change
     from services.results import confirmation as result_confirmation
     from services.results import filing as result_filing
+    from services.talent import confirmations, talent_records
 
     registration.register_operations()
     superior_change.register_operations()
@@ -69,6 +70,9 @@ def _bind_business_operations() -> None:
     meetings.register_operations()
     result_confirmation.register_operations()
     result_filing.register_operations()
+    talent_records.register_operations()
+    review_plans.register_operations()
+    confirmations.register_operations()
 
 
 def _configure_sqlite(engine: Engine) -> None:

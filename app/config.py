@@ -59,6 +59,21 @@ def build_config(instance_path: Path, overrides: dict[str, object] | None = None
         "JOB_REQUEUE_SECONDS": int(os.environ.get("JOB_REQUEUE_SECONDS", "600")),
         "WORKFLOW_TICK_SECONDS": int(os.environ.get("WORKFLOW_TICK_SECONDS", "30")),
         "HISTORY_RISK_CHECK": os.environ.get("HISTORY_RISK_CHECK", ""),
+        # Notifications (services/notifications): beat sends what is pending this often; e-mail goes through SMTP
+        # when SMTP_HOST is set (else it is only logged); SMS through NOTIFY_SMS_SENDER ("log" or "module:Class").
+        "NOTIFY_DELIVER_SECONDS": int(os.environ.get("NOTIFY_DELIVER_SECONDS", "15")),
+        "NOTIFY_MAX_ATTEMPTS": int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "5")),
+        "NOTIFY_SMS_SENDER": os.environ.get("NOTIFY_SMS_SENDER", "log"),
+        # 消息推送 to more recipients than this runs as a background job (services/messages).
+        "MESSAGE_INLINE_RECIPIENTS": int(os.environ.get("MESSAGE_INLINE_RECIPIENTS", "500")),
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
+        "SMTP_USERNAME": os.environ.get("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_SECURITY": os.environ.get("SMTP_SECURITY", ""),  # "" (plain), "starttls" or "ssl"
+        "SMTP_FROM": os.environ.get("SMTP_FROM", "noreply@zhiping.local"),
+        "SMTP_FROM_NAME": os.environ.get("SMTP_FROM_NAME", "职称评审管理平台"),
+        "SMTP_TIMEOUT": int(os.environ.get("SMTP_TIMEOUT", "20")),
     }
     if overrides:
         config.update(overrides)

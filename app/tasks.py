@@ -9,6 +9,7 @@ import services.applications.application_queries  # noqa: F401  (job kinds)
 import services.experts.expert_import  # noqa: F401
 import services.history.upload  # noqa: F401
 import services.jobs.tasks  # noqa: F401
+import services.notifications.tasks  # noqa: F401  (delivery sweep, deadline reminders)
 import services.results.confirmation  # noqa: F401
 from app.extensions import db
 

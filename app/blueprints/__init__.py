@@ -10,6 +10,7 @@ def register_blueprints(app: Flask) -> None:
     # declaration_materials and review_queries add pages to the declarations / application_review blueprints.
     from app.blueprints.activities.activities import bp as activities_bp
     from app.blueprints.activities.quotas import bp as quotas_bp
+    from app.blueprints.activities.review_plans import bp as review_plans_bp
     from app.blueprints.applications import declaration_materials, review_queries  # noqa: F401
     from app.blueprints.applications.applicant import bp as applicant_bp
     from app.blueprints.applications.application_review import bp as application_review_bp
@@ -25,15 +26,23 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.meetings import draw_pages, vote_pages  # noqa: F401
     from app.blueprints.meetings.expert_portal import bp as expert_portal_bp
     from app.blueprints.meetings.meetings import bp as meetings_bp
+    from app.blueprints.messages.messages import applicant_bp as my_messages_bp
+    from app.blueprints.messages.messages import bp as messages_bp
+    from app.blueprints.messages.notices import bp as notices_bp
+    from app.blueprints.messages.notices import public_bp
+    from app.blueprints.notifications.notifications import bp as notifications_bp
     from app.blueprints.org.audit import bp as audit_bp
     from app.blueprints.org.audit_config import bp as audit_config_bp
     from app.blueprints.org.registration import bp as registration_bp
     from app.blueprints.org.roles import bp as roles_bp
     from app.blueprints.org.staff import bp as staff_bp
     from app.blueprints.org.units import bp as units_bp
+    from app.blueprints.reference.acceptance_agencies import bp as acceptance_agencies_bp
     from app.blueprints.reference.dictionary import bp as dictionary_bp
     from app.blueprints.results.results import bp as results_bp
     from app.blueprints.results.results import public_bp as public_results_bp
+    from app.blueprints.talent.mine import bp as my_talent_bp
+    from app.blueprints.talent.talent import bp as talent_bp
     from app.blueprints.workflow.inbox import bp as inbox_bp
     from app.blueprints.workflow.process_admin import bp as process_admin_bp
 
@@ -54,3 +63,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(expert_portal_bp)
     app.register_blueprint(results_bp)
     app.register_blueprint(public_results_bp)
+    app.register_blueprint(notifications_bp)
+    for bp in (notices_bp, public_bp, messages_bp, my_messages_bp, talent_bp, my_talent_bp, acceptance_agencies_bp,
+               review_plans_bp):
+        app.register_blueprint(bp)

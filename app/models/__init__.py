@@ -1,5 +1,6 @@
 """SQLAlchemy models. Models import nothing from services."""
 
+from app.models.acceptance import AcceptanceAgency
 from app.models.accounts import Permission, Role, RolePermission, User, UserRole
 from app.models.activity import (
     ActivityAchievement,
@@ -39,11 +40,15 @@ from app.models.meeting import (
     ReviewMeeting,
     RoundResult,
 )
+from app.models.messages import Message, MessageReceipt, Notice
+from app.models.notifications import Notification, NotificationDelivery, NotificationPreference
 from app.models.org import Region, Unit, UnitNature, UnitType, UnitTypeGrant
 from app.models.quota import QuotaDeclaration, QuotaItem
 from app.models.registration import SuperiorChangeRequest, UnitRegistration
 from app.models.results import Complaint, ResultEntry, ResultFiling, ResultPublicity
 from app.models.review_path import CompetentAssignment, ReviewPathLink
+from app.models.review_plan import ReviewPlan
+from app.models.talent import TalentRecord, TitleConfirmation
 from app.models.workflow import (
     AuditLevel,
     AuditLevelMember,
@@ -74,6 +79,16 @@ __all__ = [
     "MeetingExpert",
     "ReviewMeeting",
     "RoundResult",
+    "ReviewPlan",
+    "AcceptanceAgency",
+    "TalentRecord",
+    "TitleConfirmation",
+    "Message",
+    "MessageReceipt",
+    "Notice",
+    "Notification",
+    "NotificationDelivery",
+    "NotificationPreference",
     "Job",
     "JobItem",
     "Declaration",

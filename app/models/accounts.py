@@ -71,6 +71,8 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(10))
     id_number: Mapped[str | None] = mapped_column(String(18))
     phone: Mapped[str] = mapped_column(String(20), default="")
+    # Where e-mail notifications go (FEATURES K4); the person sets it on 消息提醒设置.
+    email: Mapped[str | None] = mapped_column(String(60))
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
     # The first account of a unit is its 超级管理员 (S 1.2.9.1.3).
     is_unit_admin: Mapped[bool] = mapped_column(default=False)

@@ -28,6 +28,7 @@ from sqlalchemy import inspect, select
 from app.extensions import db
 from app.models import Committee, Declaration, DeclarationStep, HumanTask, ReviewActivity, User, WorkflowEvent
 from app.models.declaration import RETURN_TO_APPLICANT
+from services import notifications
 from services.applications.review_paths import ROLE_COMMITTEE, ROLE_COMPETENT, ROLE_DECLARING, ROLE_HR
 from services.authz import audit_chain
 from services.committees.committees import is_active_committee
@@ -463,9 +464,23 @@ def return_declaration(declaration_id: int, opinion: str = "", return_to: str = 
     declaration.opinion = str(opinion or "")[:500]
     if target == RETURN_TO_APPLICANT:
         declaration.status, declaration.current_unit_id = "returned", None
+        _tell_applicant_of_return(declaration, row, str(opinion or ""))
         return "applicant"
     declaration.step = int(target)
     return "unit"
+
+
+def _tell_applicant_of_return(declaration: Declaration, row: DeclarationStep, opinion: str) -> None:
+    """K4: the applicant learns of the 退回 without signing in (in-app, e-mail and SMS by their preferences)."""
+    activity = declaration.activity
+    unit_name = declaration.path[row.step].get("name", "") if row.step < len(declaration.path) else ""
+    deadline = activity.revise_submit_deadline.strftime("%Y-%m-%d %H:%M")
+    notifications.notify(
+        "application_returned", [notifications.applicant_recipient(declaration.applicant_id)],
+        f"您的职称申报已被退回：{activity.name}",
+        f"{declaration.applicant.name}：您在“{activity.name}”中的职称申报被{unit_name}退回。"
+        f"退回意见：{opinion or '（无）'}。请在 {deadline}（个人修改提交截止时间）前修改后重新提交。",
+        ("declaration", declaration.id))
 
 
 def reject_declaration(declaration_id: int, opinion: str = "") -> None:

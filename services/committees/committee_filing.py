@@ -32,10 +32,13 @@ from app.models import (
     ExpertService,
     HumanTask,
     HumanTaskCandidate,
+    RolePermission,
     TitleLevel,
     User,
+    UserRole,
     WorkflowEvent,
 )
+from services import notifications
 from services.authz import access, audit_chain
 from services.committees.committees import (
     FILING_PERMISSION,
@@ -355,10 +358,24 @@ def notify_committee_expiry(filing_id: int) -> None:
         return
     committee = filing.committee
     committee.expiry_notified_on = date.today()
-    # TODO(messages): also send through the message centre (FEATURES K1) once it exists.
+    notifications.notify("committee_expiring", [notifications.user_recipient(i) for i in _filing_staff(committee)],
+                         f"评委会备案即将到期：{committee.name}",
+                         f"评委会「{committee.name}」备案将于 {committee.valid_until} 到期，请及时重新备案。",
+                         ("committee", committee.id))
     audit_log.record(None, "committee.expiry_notice",
                      f"评委会「{committee.name}」备案将于 {committee.valid_until} 到期，请及时重新备案",
                      "committee", committee.id, unit_id=committee.forming_unit_id)
+
+
+def _filing_staff(committee: Committee) -> list[int]:
+    """Who files for the forming unit: its 超级管理员 and the staff whose roles grant 评委会备案申报."""
+    admins = select(User.id).where(User.unit_id == committee.forming_unit_id, User.enabled.is_(True),
+                                   User.is_unit_admin.is_(True))
+    holders = (select(User.id).join(UserRole, UserRole.user_id == User.id)
+               .join(RolePermission, RolePermission.role_id == UserRole.role_id)
+               .where(User.unit_id == committee.forming_unit_id, User.enabled.is_(True),
+                      RolePermission.permission_code == FILING_PERMISSION))
+    return sorted(set(db.session.scalars(admins.union(holders))))
 
 
 def expire_committee(filing_id: int) -> None:

@@ -32,6 +32,7 @@ from app.models import (
 from services.committees import committee_filing, committees
 from services.demo.declarations import DEMO_PDF, next_open_task, seed_declaration_flow
 from services.experts import experts
+from services.notices import notices
 from services.org import accounts, units
 from services.reference.reference_data import default_roles
 from services.reference.validation import (
@@ -98,7 +99,18 @@ def seed_demo(config_dir: Path) -> list[tuple[str, str, str]] | None:
     for spec in demo.get("committees", []):
         _demo_committee(spec)
     seed_declaration_flow(demo, datetime.now())
+    _demo_notices(demo.get("notices", []))
     return logins
+
+
+def _demo_notices(specs: list[dict[str, Any]]) -> None:
+    """通知公告 on the public home page, added and published by each unit's 超级管理员 through the real service."""
+    for spec in specs:
+        admin = db.session.scalar(select(User).join(Unit, Unit.id == User.unit_id).where(
+            Unit.name == spec["unit"], User.is_unit_admin.is_(True)))
+        assert admin is not None, spec["unit"]
+        notice = notices.create_notice(admin, notices.NoticeInput(spec["type"], spec["title"], spec["body"]))
+        notices.publish_notice(admin, notice)
 
 
 def _demo_committee(spec: dict[str, Any]) -> Committee:

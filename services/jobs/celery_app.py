@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery, Task
+from celery.schedules import crontab
 from celery.signals import worker_ready
 from flask import Flask, has_app_context
 
@@ -42,6 +43,10 @@ def init_celery(app: Flask) -> Celery:
             "recover-jobs": {"task": "zhiping.recover_jobs", "schedule": 60.0},
             # 评审结果公示 ends at midnight; hourly is soon enough and costs one query when nothing is due.
             "results-release": {"task": "zhiping.results_release", "schedule": 3600.0},
+            # services/notifications: send what is pending; remind of deadlines 3 working days ahead each morning.
+            "deliver-notifications": {"task": "zhiping.deliver_notifications",
+                                      "schedule": float(config["NOTIFY_DELIVER_SECONDS"])},
+            "deadline-reminders": {"task": "zhiping.deadline_reminders", "schedule": crontab(hour=8, minute=0)},
         },
     )
     celery.set_default()

@@ -48,6 +48,14 @@ class JobKind:
 
 
 _KINDS: dict[str, JobKind] = {}
+# Called with a job's id once it has finished and its end is committed (services/notifications tells the starter);
+# registered by the packages above this one, which services/jobs may not import.
+_FINISHED_LISTENERS: list[Callable[[int], None]] = []
+
+
+def on_job_finished(listener: Callable[[int], None]) -> None:
+    if listener not in _FINISHED_LISTENERS:
+        _FINISHED_LISTENERS.append(listener)
 
 
 def job_kind(name: str, label: str, cancellable: bool = True) -> Callable[[Any], Any]:
@@ -230,6 +238,13 @@ def run_job(job_id: int) -> bool:
                            Job.result_mimetype: mimetype})
     db.session.execute(update(Job).where(Job.id == job_id, Job.worker == me).values(values))
     db.session.commit()
+    for listener in _FINISHED_LISTENERS:
+        try:
+            listener(job_id)
+            db.session.commit()
+        except Exception:  # a listener's failure never changes the job's outcome
+            db.session.rollback()
+            log.exception("job %s: finished listener failed", job_id)
     return True
 
 

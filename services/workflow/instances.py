@@ -29,6 +29,7 @@ from app.models.workflow import (
     ProcessInstance,
     WorkflowEvent,
 )
+from services import notifications
 from services.authz import audit_chain
 from services.common.errors import Conflict, Forbidden, NotFound
 from services.workflow import definitions, forms, runner, state
@@ -322,6 +323,10 @@ def _project(instance: ProcessInstance | _Instance, workflow: Any, columns: Mapp
                   for user_id in dict.fromkeys(user_ids)]
     if candidates:
         connection.execute(_NEW_CANDIDATES, candidates)
+        # K4: each candidate is told of the new 待办 (one INSERT of notifications, sent on later by beat).
+        notifications.tasks_assigned((user_id, task_id, values["title"], values["name"])
+                                     for task_id, (values, user_ids) in zip(ids, created, strict=True)
+                                     for user_id in dict.fromkeys(user_ids))
 
 
 def assign_candidates(assignments: Iterable[tuple[HumanTask, Iterable[int]]], replace: bool = True) -> None:

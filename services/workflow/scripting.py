@@ -77,6 +77,17 @@ BUSINESS_OPERATIONS: Mapping[str, str] = MappingProxyType({
     "approve_result_filing": "评审结果备案审核通过，备案生效",
     "return_result_filing": "评审结果备案审核退回组建单位",
     "reject_result_filing": "评审结果备案审核不通过",
+    "approve_review_plan": "呈报方案审核通过",
+    "return_review_plan": "呈报方案审核退回组建单位",
+    "reject_review_plan": "呈报方案审核不通过",
+    "route_talent_record": "专技人才信息送至下一审核单位",
+    "pass_talent_record": "专技人才审核通过，上报上级单位或审核通过",
+    "return_talent_record": "专技人才审核退回个人",
+    "reject_talent_record": "专技人才审核不通过",
+    "route_title_confirmation": "职称确认申请送至下一审核单位",
+    "pass_title_confirmation": "职称确认审核通过，提交下一级审核单位或确认",
+    "return_title_confirmation": "职称确认审核退回申报人",
+    "reject_title_confirmation": "职称确认审核不通过",
 })
 
 

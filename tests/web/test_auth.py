@@ -30,7 +30,7 @@ def sign_in(client: FlaskClient, username: str, password: str, **extra: str):
 
 
 def is_signed_in(client: FlaskClient) -> bool:
-    return client.get("/").status_code == 200
+    return client.get("/jobs/").status_code == 200
 
 
 def csrf_token_of(page: str) -> str:
@@ -265,7 +265,7 @@ def test_change_password_rotates_the_session_token(app, client, account):
     assert response.status_code == 302
     assert account.session_token != token
     assert is_signed_in(client), "the session that changed the password stays signed in"
-    assert elsewhere.get("/").location.startswith("/login"), "every other session is signed out"
+    assert elsewhere.get("/jobs/").location.startswith("/login"), "every other session is signed out"
     assert sign_in(app.test_client(), account.username, PASSWORD).status_code == 401
     assert sign_in(app.test_client(), account.username, NEW_PASSWORD).status_code == 302
 

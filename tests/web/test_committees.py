@@ -199,6 +199,12 @@ def test_the_timer_expires_the_committee_and_warns_before(client, login, tree, m
     fresh_request()
     committee = db.session.get(Committee, committee.id)
     assert committee.status == "filed" and committee.expiry_notified_on is not None
+    # K4: the forming unit's 超级管理员 is notified by the timer (fired from beat), not by a page load.
+    from app.models import Notification
+
+    told = db.session.scalars(db.select(Notification).where(Notification.user_id == tree.forming_admin.id,
+                                                            Notification.event == "committee_expiring")).all()
+    assert [n.target_id for n in told] == [committee.id]
     assert travel(datetime.combine(valid_until + timedelta(days=2), datetime.min.time(), UTC)) == 1
     fresh_request()
     committee = db.session.get(Committee, committee.id)

@@ -111,6 +111,39 @@ OWN_JOB = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_without=NOT_FOU
                  unrelated_admin=NOT_FOUND, platform_admin=OK)
 
 
+# Notifications (K4): every signed-in account has its own list, applicants too; one of the superior's
+# administrator is found by nobody else.
+ANY_ACCOUNT = expect(signed_out=LOGIN, member_with=OK, member_without=OK, superior_admin=OK, unrelated_admin=OK,
+                     platform_admin=OK, applicant=OK)
+OWN_NOTIFICATION = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_without=NOT_FOUND, superior_admin=OK,
+                          unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND, applicant=NOT_FOUND)
+
+
+# 通知公告 (K3): managed by 人社部门 only (the target, a 申报单位, holds notice.manage for nobody); a notice of the
+# superior 人社局 is its own (scope unit); published ones are public, applicants included.
+OPEN_TO_ALL = {**PUBLIC, "applicant": OK}
+
+
+# 消息推送 (K1, K2): a message the superior sent to the target (World.message_records). The sender's unit sees it
+# and who read it; the receiving unit's staff holding message.receive read and confirm it, nobody else.
+SENT_BY_SUPERIOR = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_without=FORBIDDEN, superior_admin=OK,
+                          unrelated_admin=NOT_FOUND, platform_admin=OK)
+RECEIVING_UNIT = expect(signed_out=LOGIN, member_with=OK, member_without=FORBIDDEN, superior_admin=NOT_FOUND,
+                        unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND)
+
+
+# 专技人才 / 职称确认 (L1–L3): a record of the target's applicant, reviewed up [target, superior 人社局]: the units on
+# its path see it, nobody else.
+ON_PATH = expect(signed_out=LOGIN, member_with=OK, member_without=FORBIDDEN, superior_admin=OK,
+                 unrelated_admin=NOT_FOUND, platform_admin=OK)
+
+
+# 评审方案 (E6): an approved plan of the target's committee, reviewed by its 备案批复单位 (the superior). Its unit's
+# submitters, the reviewing unit and 呈报方案查询 over either unit's subtree read it (member_without holds plan.query).
+PLAN_READERS = expect(signed_out=LOGIN, member_with=OK, member_without=OK, superior_admin=OK,
+                      unrelated_admin=NOT_FOUND, platform_admin=OK)
+
+
 # A committee formed by the target, authorized and filed by its superior (World.committee_records):
 # the forming unit's record (OWN_UNIT); the superior reviews it; nobody else may probe its ids.
 FILING_REVIEWERS = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_without=FORBIDDEN, superior_admin=OK,
@@ -161,7 +194,7 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/login": both("home.view", PUBLIC),
     "/logout": {"POST": Entry("home.view", SIGNED_IN)},
     "/password": both("home.view", SIGNED_IN),
-    "/": {"GET": Entry("home.view", SIGNED_IN)},
+    "/": {"GET": Entry("home.view", PUBLIC)},  # signed out: the public home page with the notices (K3)
     "/units/regions.json": {"GET": Entry("home.view", SIGNED_IN)},
     "/units/own": both("unit.self.edit", HOLDER),
     "/units/subordinates": {"GET": Entry("unit.sub.view", HOLDER)},
@@ -233,6 +266,56 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/jobs/<int:job_id>/file": {"GET": Entry("home.view", OWN_JOB)},
     "/jobs/<int:job_id>/cancel": {"POST": Entry("home.view", OWN_JOB)},
     "/jobs/<int:job_id>/retry": {"POST": Entry("home.view", OWN_JOB)},
+    "/notices/": {"GET": Entry("notice.manage", HR_UNITS)},
+    "/notices/new": both("notice.manage", HR_UNITS),
+    "/notices/<int:notice_id>/edit": both("notice.manage", HR_SUBTREE),
+    "/notices/<int:notice_id>/preview": {"GET": Entry("notice.manage", HR_SUBTREE)},
+    "/notices/<int:notice_id>/publish": {"POST": Entry("notice.manage", HR_SUBTREE)},
+    "/notices/<int:notice_id>/withdraw": {"POST": Entry("notice.manage", HR_SUBTREE)},
+    "/notices/<int:notice_id>/delete": {"POST": Entry("notice.manage", HR_SUBTREE)},
+    "/public/notices/<int:notice_id>": {"GET": Entry("home.view", OPEN_TO_ALL)},
+    "/public/notices/<int:notice_id>/file": {"GET": Entry("home.view", OPEN_TO_ALL)},
+    "/messages/new": both("message.send", HOLDER),
+    "/messages/sent": {"GET": Entry("message.send", HOLDER)},
+    "/messages/sent/<int:message_id>": {"GET": Entry("message.send", SENT_BY_SUPERIOR)},
+    "/messages/sent/<int:message_id>/file": {"GET": Entry("message.send", SENT_BY_SUPERIOR)},
+    "/messages/received": {"GET": Entry("message.receive", HOLDER)},
+    "/messages/received/<int:receipt_id>": {"GET": Entry("message.receive", RECEIVING_UNIT)},
+    "/messages/received/<int:receipt_id>/confirm": {"POST": Entry("message.receive", RECEIVING_UNIT)},
+    "/messages/received/<int:receipt_id>/file": {"GET": Entry("message.receive", RECEIVING_UNIT)},
+    "/my-messages/": {"GET": Entry("home.view", APPLICANT_ONLY)},
+    "/my-messages/<int:applicant_receipt_id>": {"GET": Entry("home.view", APPLICANT_ONLY)},
+    "/my-messages/<int:applicant_receipt_id>/confirm": {"POST": Entry("home.view", APPLICANT_ONLY)},
+    "/my-messages/<int:applicant_receipt_id>/file": {"GET": Entry("home.view", APPLICANT_ONLY)},
+    "/talent/reviews": {"GET": Entry("talent.review", HOLDER)},
+    "/talent/records/<int:talent_record_id>": {"GET": Entry("talent.review", ON_PATH)},
+    "/talent/statistics": {"GET": Entry("talent.stats", HOLDER)},
+    "/talent/confirmations": {"GET": Entry("title_confirmation.review", HOLDER)},
+    "/talent/confirmations/<int:confirmation_id>": {"GET": Entry("title_confirmation.review", ON_PATH)},
+    "/talent/confirmations/<int:confirmation_id>/file": {"GET": Entry("title_confirmation.review", ON_PATH)},
+    "/my-talent/": both("home.view", APPLICANT_ONLY),
+    "/my-talent/confirmations": both("home.view", APPLICANT_ONLY),
+    "/my-talent/confirmations/<int:own_confirmation_id>": both("home.view", APPLICANT_ONLY),
+    "/my-talent/confirmations/<int:own_confirmation_id>/file": {"GET": Entry("home.view", APPLICANT_ONLY)},
+    "/acceptance-agencies/": {"GET": Entry("acceptance.manage", PLATFORM)},
+    "/acceptance-agencies/new": both("acceptance.manage", PLATFORM),
+    "/acceptance-agencies/<int:agency_id>/edit": both("acceptance.manage", PLATFORM),
+    "/acceptance-agencies/<int:agency_id>/deregister": {"POST": Entry("acceptance.manage", PLATFORM)},
+    "/acceptance-agencies/template": {"GET": Entry("acceptance.manage", PLATFORM)},
+    "/acceptance-agencies/import": both("acceptance.manage", PLATFORM),
+    "/review-plans/": {"GET": Entry("plan.submit", HOLDER)},
+    "/review-plans/new": both("plan.submit", HOLDER),
+    "/review-plans/<int:plan_id>/edit": both("plan.submit", OWN_UNIT),
+    "/review-plans/<int:plan_id>/submit": {"POST": Entry("plan.submit", OWN_UNIT)},
+    "/review-plans/<int:plan_id>": {"GET": Entry("plan.submit", PLAN_READERS)},
+    "/review-plans/<int:plan_id>/file": {"GET": Entry("plan.submit", PLAN_READERS)},
+    "/review-plans/reviews": {"GET": Entry("plan.review", HOLDER)},
+    "/review-plans/reviews/special": {"GET": Entry("plan.review_special", HOLDER)},
+    "/review-plans/query": {"GET": Entry("plan.query", HOLDER)},
+    "/notifications/": {"GET": Entry("home.view", ANY_ACCOUNT)},
+    "/notifications/<int:notification_id>": {"GET": Entry("home.view", OWN_NOTIFICATION)},
+    "/notifications/read": {"POST": Entry("home.view", ANY_ACCOUNT)},
+    "/notifications/settings": both("home.view", ANY_ACCOUNT),
     "/inbox/opinions/<int:opinion_id>/edit": {"POST": Entry("inbox.view", OWN_OPINION)},
     "/inbox/opinions/<int:opinion_id>/delete": {"POST": Entry("inbox.view", OWN_OPINION)},
     "/inbox/opinions/<int:opinion_id>/move": {"POST": Entry("inbox.view", OWN_OPINION)},
@@ -501,8 +584,11 @@ class World:
                 "item_type": "unit_registration", "process_id": "unit_superior_change", "version": 1,
                 "operation": "suspend", **self.inbox_records(), **(committee := self.committee_records()),
                 **self.review_path_records(committee["committee_id"]), **self.quota_records(),
+                **self.plan_records(committee["committee_id"], committee["activity_id"]),
                 **(declared := self.applicant_declaration_records(committee["committee_id"])),
                 **(reviewed := self.application_review_records()), **self.job_records(), **self.history_records(),
+                **self.notification_records(), **self.notice_records(), **self.message_records(),
+                **self.talent_records(),
                 **(met := self.meeting_records(reviewed["reviewed_id"])), "meeting_step": "prepare_meeting", "sheet": "exam",
                 **self.result_records(met["meeting_id"], reviewed["reviewed_id"]),
                 "attendance": "confirm", "export_kind": "roster", "material_key": "1", "file_index": 0,
@@ -532,6 +618,109 @@ class World:
         db.session.add_all([record, body])
         db.session.flush()
         return {"batch_id": batch.id, "record_id": record.id, "body_id": body.id}
+
+    def plan_records(self, committee_id: int, activity_id: int) -> dict[str, Any]:
+        """An approved 评审方案 of the target's committee with an attachment, reviewed by the superior."""
+        import hashlib
+
+        from committee_helpers import PDF
+
+        from app.models import ReviewPlan
+        from services.common import file_store
+
+        checked = file_store.StoredFile(hashlib.sha256(PDF).hexdigest(), "方案.pdf", len(PDF), "pdf")
+        file_store.store(checked, PDF)
+        plan = ReviewPlan(committee_id=committee_id, activity_id=activity_id, unit_id=self.target.id,
+                          reviewing_unit_id=self.superior.id, name="矩阵评审方案", status="approved",
+                          attachment={"sha256": checked.sha256, "filename": "方案.pdf", "file_type": "pdf"})
+        db.session.add(plan)
+        db.session.flush()
+        return {"plan_id": plan.id}
+
+    def talent_records(self) -> dict[str, Any]:
+        """The applicant's approved talent record and title confirmation (with a scan), reviewed by the target and
+        its superior."""
+        import hashlib
+
+        from committee_helpers import PDF
+
+        from app.models import TalentRecord, TitleConfirmation
+        from services.common import file_store
+
+        checked = file_store.StoredFile(hashlib.sha256(PDF).hexdigest(), "证书.pdf", len(PDF), "pdf")
+        file_store.store(checked, PDF)
+        path = [self.target.id, self.superior.id]
+        record = TalentRecord(applicant_id=self.applicant.id, unit_id=self.target.id, category="卫生技术人员",
+                              name=self.applicant.name, path=path, status="approved")
+        confirmation = TitleConfirmation(
+            applicant_id=self.applicant.id, unit_id=self.target.id, title_name="主治医师", level_code="intermediate",
+            obtained_on=date(2015, 12, 1), issuer="重庆市卫生健康委员会", path=path, status="approved",
+            attachment={"sha256": checked.sha256, "filename": "证书.pdf", "file_type": "pdf"})
+        db.session.add_all([record, confirmation])
+        db.session.flush()
+        from app.models import AcceptanceAgency
+
+        agency = AcceptanceAgency(node_type="recognition", grade="中级", unit_id=self.superior.id,
+                                  certificate_name="乐山市职称改革工作领导小组办公室")
+        db.session.add(agency)
+        db.session.flush()
+        return {"talent_record_id": record.id, "confirmation_id": confirmation.id,
+                "own_confirmation_id": confirmation.id, "agency_id": agency.id}
+
+    def message_records(self) -> dict[str, Any]:
+        """A message with an attachment from the superior's administrator to the target unit, and one to the
+        world's applicant; their receipts."""
+        import hashlib
+
+        from committee_helpers import PDF
+
+        from app.models import Message, MessageReceipt
+        from services.common import file_store
+
+        checked = file_store.StoredFile(hashlib.sha256(PDF).hexdigest(), "附件.pdf", len(PDF), "pdf")
+        file_store.store(checked, PDF)
+        record = {"sha256": checked.sha256, "filename": "附件.pdf", "file_type": "pdf"}
+        sender = self.admins["superior_admin"]
+        to_unit = Message(sender_unit_id=self.superior.id, sender_user_id=sender.id, audience="units",
+                          title="矩阵消息", body="正文", attachment=record, recipient_count=1)
+        to_applicant = Message(sender_unit_id=self.superior.id, sender_user_id=sender.id, audience="applicants",
+                               title="矩阵个人消息", body="正文", attachment=record, recipient_count=1)
+        db.session.add_all([to_unit, to_applicant])
+        db.session.flush()
+        receipt = MessageReceipt(message_id=to_unit.id, unit_id=self.target.id)
+        applicant_receipt = MessageReceipt(message_id=to_applicant.id, applicant_id=self.applicant.id)
+        db.session.add_all([receipt, applicant_receipt])
+        db.session.flush()
+        return {"message_id": to_unit.id, "receipt_id": receipt.id, "applicant_receipt_id": applicant_receipt.id}
+
+    def notice_records(self) -> dict[str, Any]:
+        """A published notice of the superior 人社局, with an attachment."""
+        import hashlib
+
+        from committee_helpers import PDF
+
+        from app.models import Notice
+        from services.common import file_store
+
+        checked = file_store.StoredFile(hashlib.sha256(PDF).hexdigest(), "通知.pdf", len(PDF), "pdf")
+        file_store.store(checked, PDF)
+        notice = Notice(unit_id=self.superior.id, notice_type="notice", title="矩阵公告", body_html="<p>正文</p>",
+                        status="published", published_at=datetime(2026, 3, 2),
+                        attachment={"sha256": checked.sha256, "filename": "通知.pdf", "file_type": "pdf"})
+        db.session.add(notice)
+        db.session.flush()
+        return {"notice_id": notice.id}
+
+    def notification_records(self) -> dict[str, Any]:
+        """A notification of the superior's administrator."""
+        from app.models import Notification
+
+        notification = Notification(user_id=self.admins["superior_admin"].id, event="job_finished", title="矩阵通知",
+                                    body="", target_type="", created_at=datetime(2026, 3, 2))
+        db.session.add(notification)
+        db.session.flush()
+        return {"notification_id": notification.id}
+
 
     def result_records(self, meeting_id: int, declaration_id: int) -> dict[str, Any]:
         """A publicity of the target's meeting (its notice PDF stored), the reviewed declaration on it confirmed by

@@ -26,16 +26,16 @@ def test_the_defaults_are_thirty_minutes_idle_and_eight_hours(app):
 def test_a_staff_session_ends_after_thirty_idle_minutes(client, login, make_unit, make_user, clock):
     login(make_user(make_unit()))
     clock(29)
-    assert client.get("/").status_code == 200  # a request within the limit keeps it alive
+    assert client.get("/jobs/").status_code == 200  # a request within the limit keeps it alive
     clock(29)
-    assert client.get("/").status_code == 200
+    assert client.get("/jobs/").status_code == 200
     clock(31)
 
-    response = client.get("/")
+    response = client.get("/jobs/")
 
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
     assert "超过 30 分钟未操作" in client.get("/login").get_data(as_text=True)
-    assert client.get("/").status_code == 302  # signed out for good
+    assert client.get("/jobs/").status_code == 302  # signed out for good
     clock(1)
     assert client.post("/logout").status_code in (302, 401)
 
@@ -44,10 +44,10 @@ def test_an_active_staff_session_still_ends_after_eight_hours(client, login, mak
     login(make_user(make_unit()))
     for _ in range(16):  # a request every 29 minutes (7 h 44 min in all): never idle
         clock(29)
-        assert client.get("/").status_code == 200
+        assert client.get("/jobs/").status_code == 200
     clock(29)  # 8 h 13 min after sign-in
 
-    response = client.get("/")
+    response = client.get("/jobs/")
 
     assert response.status_code == 302 and "登录已超过 8 小时" in client.get("/login").get_data(as_text=True)
 

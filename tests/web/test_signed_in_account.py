@@ -40,11 +40,11 @@ def test_a_permission_taken_away_counts_from_the_next_request(client, login, mak
 def test_a_disabled_account_is_signed_out(client, login, make_unit, make_user):
     user = make_user(make_unit(), permissions=["home.view"])
     login(user)
-    assert client.get("/").status_code == 200
+    assert client.get("/jobs/").status_code == 200
 
     user.enabled = False
 
-    assert signed_out(client.get("/"))
+    assert signed_out(client.get("/jobs/"))
 
 
 def test_a_new_session_token_signs_the_session_out(client, login, make_unit, make_user):
@@ -53,7 +53,7 @@ def test_a_new_session_token_signs_the_session_out(client, login, make_unit, mak
 
     user.session_token = "rotated"
 
-    assert signed_out(client.get("/"))
+    assert signed_out(client.get("/jobs/"))
 
 
 def test_must_change_password_set_after_signing_in_sends_the_next_page_to_the_password_form(
@@ -89,7 +89,7 @@ def test_a_unit_administrator_holds_only_what_the_unit_type_allows(client, login
 def test_the_codes_read_for_a_request_are_not_kept_after_it(client, login, make_unit, make_user):
     user = make_user(make_unit(), permissions=["home.view"])
     login(user)
-    client.get("/")
+    client.get("/jobs/")
 
     user.roles[0].permissions.append(RolePermission(permission_code="inbox.view"))
     db.session.flush()

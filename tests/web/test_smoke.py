@@ -4,8 +4,10 @@ def test_login_page_renders_in_chinese(client):
     assert "登录入口" in response.get_data(as_text=True)
 
 
-def test_home_requires_sign_in(client):
-    response = client.get("/")
+def test_signed_out_home_is_the_public_page_and_staff_pages_require_sign_in(client):
+    home = client.get("/")
+    assert home.status_code == 200 and "单位登录" in home.get_data(as_text=True)
+    response = client.get("/jobs/")
     assert response.status_code == 302
     assert "/login" in response.location
 

@@ -126,14 +126,14 @@ def test_disabling_staff_ends_their_existing_session(app, client, login, make_us
     staff = make_user(unit, name="王五")
     staff_client = app.test_client()
     sign_in(staff_client, staff.username, PASSWORD)
-    assert staff_client.get("/").status_code == 200
+    assert staff_client.get("/jobs/").status_code == 200
     login(admin)
 
     response = client.post(f"/staff/{staff.id}/disable")
 
     assert response.status_code == 302
     assert staff.enabled is False
-    assert staff_client.get("/").location.startswith("/login")
+    assert staff_client.get("/jobs/").location.startswith("/login")
     refused = sign_in(app.test_client(), staff.username, PASSWORD)
     assert "账号已停用" in refused.get_data(as_text=True)
 
@@ -155,7 +155,7 @@ def test_reset_password_shows_a_new_password_that_works(app, client, login, make
     new_password = re.search(r'data-testid="new-password">([^<]+)<', response.get_data(as_text=True)).group(1)
     assert new_password != PASSWORD
     assert staff.must_change_password is True
-    assert staff_client.get("/").location.startswith("/login"), "the old session ends"
+    assert staff_client.get("/jobs/").location.startswith("/login"), "the old session ends"
     assert sign_in(app.test_client(), staff.username, PASSWORD).status_code == 401
     assert sign_in(app.test_client(), staff.username, new_password).status_code == 302
 
@@ -180,7 +180,7 @@ def test_super_admin_cannot_disable_self(client, login, admin):
     assert response.status_code == 403
     assert "不能停用自己的账号" in response.get_data(as_text=True)
     assert admin.enabled is True
-    assert client.get("/").status_code == 200
+    assert client.get("/jobs/").status_code == 200
 
 
 def test_staff_list_shows_only_the_own_units_staff(client, login, make_unit, make_user, admin, unit):

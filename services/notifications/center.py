@@ -1,0 +1,171 @@
+"""Creating notifications, the bell's unread count, the list, marking read, and each person's preferences.
+
+Rules:
+- `notify` writes every notification of one event in one INSERT in the caller's transaction and reads nothing:
+  the inbox projection calls it on its hot path (issue 19: "one bulk insert, no per-row queries").
+- A person sees only their own notifications: every query here is keyed by the recipient, so another person's id
+  answers 404.
+- The unread count stops at UNREAD_CAP (the bell shows "99+"): a count past that changes nothing anyone does.
+- Preferences: in-app always; e-mail / SMS per event as the person chose, else the event's default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
+
+from app.extensions import db
+from app.models import Applicant, Notification, NotificationPreference, User
+from services.common.errors import InvalidInput, NotFound
+from services.notifications.events import CHANNELS, EVENTS
+
+UNREAD_CAP = 99
+_NOTIFICATION = Notification.__table__
+
+
+@dataclass(frozen=True)
+class Recipient:
+    kind: Literal["user", "applicant"]
+    id: int
+
+    @property
+    def key(self) -> str:
+        return f"{'u' if self.kind == 'user' else 'a'}:{self.id}"
+
+
+def user_recipient(user_id: int) -> Recipient:
+    return Recipient("user", user_id)
+
+
+def applicant_recipient(applicant_id: int) -> Recipient:
+    return Recipient("applicant", applicant_id)
+
+
+def recipient_of(account: User | Applicant | Any) -> Recipient:
+    """The signed-in account as a recipient (applicants carry is_applicant)."""
+    if getattr(account, "is_applicant", False) is True:
+        return applicant_recipient(int(account.id))
+    return user_recipient(int(account.id))
+
+
+def _row(recipient: Recipient, event: str, title: str, body: str, target: tuple[str, int | None],
+         now: datetime, dedupe_key: str | None = None) -> dict[str, Any]:
+    return {"user_id": recipient.id if recipient.kind == "user" else None,
+            "applicant_id": recipient.id if recipient.kind == "applicant" else None,
+            "event": event, "title": title[:200], "body": body, "target_type": target[0], "target_id": target[1],
+            "created_at": now, "read_at": None, "dispatch_state": "pending", "dispatch_by": None,
+            "dedupe_key": dedupe_key}
+
+
+def notify(event: str, recipients: Iterable[Recipient], title: str, body: str = "",
+           target: tuple[str, int | None] = ("", None), dedupe_keys: Sequence[str | None] | None = None) -> int:
+    """Notify each recipient (duplicates once) of `event`; one INSERT. Returns how many were written."""
+    if event not in EVENTS:
+        raise InvalidInput(f"未知的通知事件：{event}")
+    now = datetime.now()
+    unique = list(dict.fromkeys(recipients))
+    keys = list(dedupe_keys) if dedupe_keys is not None else [None] * len(unique)
+    rows = [_row(r, event, title, body, target, now, key) for r, key in zip(unique, keys, strict=True)]
+    if rows:
+        db.session.execute(insert(_NOTIFICATION), rows)
+    return len(rows)
+
+
+def tasks_assigned(tasks: Iterable[tuple[int, int, str, str]]) -> int:
+    """New 待办 for their candidates: (user id, task id, business title, task name) per candidate; one INSERT."""
+    now = datetime.now()
+    rows = [_row(user_recipient(user_id), "task_assigned", f"新的待办：{name}", f"{title}（{name}）待您办理。",
+                 ("task", task_id), now)
+            for user_id, task_id, title, name in tasks]
+    if rows:
+        db.session.execute(insert(_NOTIFICATION), rows)
+    return len(rows)
+
+
+# --- reading ----------------------------------------------------------------------------------------------------
+
+def _mine(recipient: Recipient) -> ColumnElement[bool]:
+    if recipient.kind == "user":
+        return Notification.user_id == recipient.id
+    return Notification.applicant_id == recipient.id
+
+
+def unread_count(recipient: Recipient) -> int:
+    """Unread notifications, counted up to UNREAD_CAP + 1 (shown as "99+")."""
+    capped = (select(Notification.id).where(_mine(recipient), Notification.read_at.is_(None))
+              .limit(UNREAD_CAP + 1).subquery())
+    return int(db.session.scalar(select(func.count()).select_from(capped)) or 0)
+
+
+def unread_label(count: int) -> str:
+    return f"{UNREAD_CAP}+" if count > UNREAD_CAP else str(count)
+
+
+def list_statement(recipient: Recipient, status: str = "", event: str = "") -> Any:
+    """The recipient's notifications, newest first; status "unread" / "read" and an event filter."""
+    stmt = select(Notification).where(_mine(recipient))
+    if status == "unread":
+        stmt = stmt.where(Notification.read_at.is_(None))
+    elif status == "read":
+        stmt = stmt.where(Notification.read_at.is_not(None))
+    if event:
+        stmt = stmt.where(Notification.event == event)
+    return stmt.order_by(Notification.id.desc())
+
+
+def load_own(recipient: Recipient, notification_id: int) -> Notification:
+    notification = db.session.scalar(select(Notification).where(Notification.id == notification_id,
+                                                                _mine(recipient)))
+    if notification is None:
+        raise NotFound("通知不存在")
+    return notification
+
+
+def mark_read(recipient: Recipient, notification_ids: Iterable[int] | None = None) -> int:
+    """Mark the given notifications (or all) of the recipient read; returns how many changed."""
+    stmt = update(Notification).where(_mine(recipient), Notification.read_at.is_(None))
+    if notification_ids is not None:
+        ids = [i for i in notification_ids]
+        if not ids:
+            return 0
+        stmt = stmt.where(Notification.id.in_(ids))
+    result = db.session.execute(stmt.values(read_at=datetime.now()).execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- preferences --------------------------------------------------------------------------------------------------
+
+def preferences(recipient: Recipient) -> dict[tuple[str, str], bool]:
+    """(event, channel) → on/off for every event and channel, the person's rows over the defaults."""
+    chosen = {(p.event, p.channel): p.enabled for p in db.session.scalars(
+        select(NotificationPreference).where(NotificationPreference.recipient_key == recipient.key))}
+    return {(code, channel): chosen.get((code, channel), channel in event.default_channels)
+            for code, event in EVENTS.items() for channel in CHANNELS}
+
+
+def set_email(user: User, raw: str) -> None:
+    """The staff account's e-mail address for notifications (blank clears it)."""
+    value = (raw or "").strip()
+    if not value:
+        user.email = None
+        return
+    try:
+        user.email = validate_email(value, check_deliverability=False).normalized[:60]
+    except EmailNotValidError:
+        raise InvalidInput("电子邮箱：格式不正确", field="email") from None
+
+
+def save_preferences(recipient: Recipient, enabled: set[tuple[str, str]]) -> None:
+    """Replace the person's choices: `enabled` holds the (event, channel) pairs switched on."""
+    unknown = [pair for pair in enabled if pair[0] not in EVENTS or pair[1] not in CHANNELS]
+    if unknown:
+        raise InvalidInput(f"提醒方式：未知的事件或渠道 {unknown[0][0]}/{unknown[0][1]}", field="channels")
+    db.session.execute(delete(NotificationPreference).where(NotificationPreference.recipient_key == recipient.key))
+    db.session.execute(insert(NotificationPreference), [
+        {"recipient_key": recipient.key, "event": code, "channel": channel, "enabled": (code, channel) in enabled}
+        for code in EVENTS for channel in CHANNELS])
