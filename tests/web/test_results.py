@@ -69,6 +69,8 @@ def test_publicity_needs_five_working_days_and_the_public_notice_shows_no_id_num
     assert (item.end_on - item.start_on).days >= 4  # five working days span at least five calendar days
 
     client.post("/logout")
+    home = client.get("/").get_data(as_text=True)  # the public home page lists it, signed out
+    assert 'data-testid="public-results"' in home and item.title in home
     page = client.get(f"/public/results/{item.id}")
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "&lt;table" not in text and "<table" in text
@@ -87,6 +89,7 @@ def test_publicity_needs_five_working_days_and_the_public_notice_shows_no_id_num
     assert client.post(f"/results/publicity/{item.id}/withdraw", data={"reason": "名单有误"}).status_code == 302
     client.post("/logout")
     assert client.get(f"/public/results/{item.id}").status_code == 404
+    assert item.title not in client.get("/").get_data(as_text=True)  # and it left the home page
 
 
 def test_a_complaint_holds_its_applicant_back_until_settled(client, login, login_applicant, counted):
