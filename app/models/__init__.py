@@ -12,6 +12,14 @@ from app.models.activity import (
 from app.models.applicant import Applicant, ApplicantEducation, ApplicantWork
 from app.models.audit import AuditLog
 from app.models.blacklist import BlacklistEntry
+from app.models.certificates import (
+    Certificate,
+    CertificateIssuer,
+    CertificateReport,
+    Issuance,
+    IssuanceBatch,
+    NumberPool,
+)
 from app.models.committee import (
     Committee,
     CommitteeExpert,
@@ -47,6 +55,12 @@ __all__ = [
     "HistoricalBodyCollector",
     "HistoryBatch",
     "HistoryRecord",
+    "Certificate",
+    "CertificateIssuer",
+    "CertificateReport",
+    "Issuance",
+    "IssuanceBatch",
+    "NumberPool",
     "Job",
     "JobItem",
     "Declaration",
