@@ -59,6 +59,8 @@ def build_config(instance_path: Path, overrides: dict[str, object] | None = None
         "JOB_REQUEUE_SECONDS": int(os.environ.get("JOB_REQUEUE_SECONDS", "600")),
         "WORKFLOW_TICK_SECONDS": int(os.environ.get("WORKFLOW_TICK_SECONDS", "30")),
         "HISTORY_RISK_CHECK": os.environ.get("HISTORY_RISK_CHECK", ""),
+        # The address the certificates' QR codes point to (/verify/<code>); jobs have no request to read it from.
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
     }
     if overrides:
         config.update(overrides)

@@ -24,8 +24,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.extensions import db
 from app.models import CertificateIssuer, NumberPool, Unit, User
 from services.authz import access
-from services.common import audit_log
-from services.common.errors import Conflict, InvalidInput
+from services.common import audit_log, file_store
+from services.common.errors import Conflict, Forbidden, InvalidInput
+from services.workflow.forms import FieldDefinition
 
 PATTERN_FIELDS = ("issuer", "year", "level", "seq")
 _CODE = re.compile(r"^[0-9A-Za-z]{2,12}$")
@@ -151,3 +152,21 @@ def generate_block(actor: User, issuer: CertificateIssuer, year: int, level_rank
     audit_log.record(actor, "certificate.pool", f"生成证书编号 {year} 年 级别{level_rank} 至序号 {end_seq}",
                      "unit", issuer.unit_id)
     return pool
+
+
+def seal_field() -> FieldDefinition:
+    return FieldDefinition("seal", "发证机关印章图片", "file", max_size_mb=2, accept=("png", "jpg"))
+
+
+def upload_seal(actor: User, unit: Unit, filename: str, content: bytes) -> CertificateIssuer:
+    """The issuing unit's seal image, uploaded by its administrator; printed on every certificate it issues."""
+    if not (actor.is_unit_admin and actor.unit_id == unit.id):
+        raise Forbidden("只有本单位超级管理员可以上传发证机关印章")
+    checked = file_store.check(seal_field(), filename, content)
+    file_store.store(checked, content)
+    issuer = issuer_for(unit)
+    issuer.seal_sha256 = checked.sha256
+    issuer.seal_filename = f"seal.{checked.file_type}"
+    db.session.flush()
+    audit_log.record(actor, "certificate.seal", "上传发证机关印章图片", "unit", unit.id)
+    return issuer
