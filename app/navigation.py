@@ -58,6 +58,8 @@ MENU: list[tuple[str, list[MenuItem]]] = [
     ("历史职称数据管理", [MenuItem("数据上传", "history.index", "history.collect", "cloud-upload"),
                   MenuItem("数据审核", "history.review_list", "history.review", "clipboard-check"),
                   MenuItem("历史评审机构管理", "history.body_list", "history.bodies", "bank")]),
+    ("电子证书管理", [MenuItem("证书发放", "certificates.queue", "certificate.issue", "award"),
+                MenuItem("证书查询", "certificates.query", "certificate.query", "search")]),
     (
         "系统管理",
         [

@@ -27,7 +27,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Pages a signed-in user who must change the password may still reach.
 _PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static"}
 # Blueprints an applicant may reach; staff pages (and staff sign-in) are out of bounds.
-APPLICANT_BLUEPRINTS = {"applicant", "declarations"}
+APPLICANT_BLUEPRINTS = {"applicant", "declarations", "verify"}  # verify: the public certificate check
 
 
 def is_applicant(user: Any) -> bool:

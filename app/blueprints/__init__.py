@@ -45,3 +45,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(declarations_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(history_bp)
+    from app.blueprints.certificates import register as register_certificates
+
+    register_certificates(app)

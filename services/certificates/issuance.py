@@ -24,7 +24,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import HumanTask, Issuance, IssuanceBatch, TitleLevel, TitleSeries, Unit, User
 from services.authz import access
-from services.common import audit_log
+from services.common import audit_log, file_store
 from services.common.errors import Conflict, InvalidInput, NotFound
 from services.reference.validation import (
     InvalidValue,
@@ -34,6 +34,7 @@ from services.reference.validation import (
     parse_document_number,
 )
 from services.workflow import instances
+from services.workflow.forms import FieldDefinition
 
 PROCESS_ID = BUSINESS_TYPE = "certificate_issuance"
 REVIEW_TASK, ISSUE_TASK = "review_issuance", "issue_certificate"
@@ -280,3 +281,23 @@ def set_batch_approval(actor: User, batch: IssuanceBatch, approval_no: str, appr
     audit_log.record(actor, "certificate.approval", f"批次 {batch.name} 设置批准时间 {approved_on}、文号 {approval_no}",
                      "issuance_batch", batch.id)
     return len(waiting)
+
+
+def batch_members(batch: IssuanceBatch) -> list[Issuance]:
+    return list(db.session.scalars(select(Issuance).where(Issuance.batch_id == batch.id).order_by(Issuance.id)))
+
+
+def stamped_field() -> FieldDefinition:
+    return FieldDefinition("stamped", "盖章汇总表", "file", max_size_mb=20, accept=("pdf",))
+
+
+def attach_stamped(actor: User, batch: IssuanceBatch, filename: str, content: bytes) -> None:
+    """线下盖章上传 pdf 文件 (S 1.2.8.1.1): the stamped 汇总表 of the batch."""
+    access.require_permission(actor, ISSUE_PERMISSION, actor.unit)
+    if not content:
+        raise InvalidInput("盖章汇总表：请选择文件", field="stamped")
+    checked = file_store.check(stamped_field(), filename, content)
+    file_store.store(checked, content)
+    batch.stamped_sha256, batch.stamped_filename = checked.sha256, checked.filename
+    db.session.flush()
+    audit_log.record(actor, "certificate.stamped", f"批次 {batch.name} 上传盖章汇总表", "issuance_batch", batch.id)
