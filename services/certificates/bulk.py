@@ -18,6 +18,8 @@ import hashlib
 import secrets
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -87,43 +89,75 @@ def number_certificates(issuances: Sequence[Issuance], today: date | None = None
     return made
 
 
-def render_certificates(issuances: Sequence[Issuance]) -> int:
-    """Render and store the PDF of every numbered certificate without one: one wkhtmltopdf process per chunk."""
+@dataclass
+class Generation:
+    """A chunk's certificates being rendered: one wkhtmltopdf process, perhaps still running in `pending`."""
+
+    todo: list[Issuance]
+    pending: Future[bytes] | None = None
+    document: bytes | None = None
+
+
+def begin_rendering(issuances: Sequence[Issuance], executor: ThreadPoolExecutor | None = None) -> Generation:
+    """Start the PDF of every numbered certificate without one, as one document (≤ CHUNK pages). With an executor
+    the wkhtmltopdf process runs while the caller goes on (it completes the previous chunk's tasks meanwhile)."""
     todo = [i for i in issuances if i.certificate is not None and not i.certificate.pdf_sha256]
     if not todo:
-        return 0
+        return Generation([])
     seals: dict[int, str] = {}
     for unit_id in {i.issuer_unit_id for i in todo}:
         seals[unit_id] = _seal_uri(db.session.scalar(select(CertificateIssuer)
                                                      .where(CertificateIssuer.unit_id == unit_id)))
     pages = [page_for(i.certificate, i, seals[i.issuer_unit_id]) for i in todo if i.certificate is not None]
-    pdfs = documents.render_pdfs(pages)
-    for issuance, pdf in zip(todo, pdfs, strict=True):
+    html = documents.document_html(pages)
+    if executor is None:
+        return Generation(todo, document=documents.render_document(html))
+    return Generation(todo, pending=executor.submit(documents.render_document, html))
+
+
+def finish_rendering(generation: Generation) -> int:
+    """Wait for the document, split it into one PDF per certificate, store them and note them (caller commits)."""
+    if not generation.todo:
+        return 0
+    document = generation.pending.result() if generation.pending is not None else generation.document
+    assert document is not None
+    pdfs = documents.split_pages(document, len(generation.todo))
+    for issuance, pdf in zip(generation.todo, pdfs, strict=True):
         assert issuance.certificate is not None
         checked = StoredFile(hashlib.sha256(pdf).hexdigest(), f"{issuance.certificate.number}.pdf", len(pdf), "pdf")
         store(checked, pdf)
         issuance.certificate.pdf_sha256 = checked.sha256
     db.session.flush()
-    return len(todo)
+    return len(generation.todo)
 
 
-def _issuances_of_tasks(task_ids: Sequence[int]) -> list[Issuance]:
-    ids = list(db.session.scalars(select(HumanTask.business_id).where(
-        HumanTask.id.in_(task_ids), HumanTask.business_type == BUSINESS_TYPE, HumanTask.status == "open",
-        HumanTask.bpmn_id == ISSUE_TASK)))
+def render_certificates(issuances: Sequence[Issuance]) -> int:
+    """Render and store the PDFs of the numbered certificates without one, CHUNK per wkhtmltopdf process."""
+    return sum(finish_rendering(begin_rendering(issuances[start:start + documents.CHUNK]))
+               for start in range(0, len(issuances), documents.CHUNK))
+
+
+def _issuances_of_tasks(task_ids: Sequence[int], bpmn_id: str | None = ISSUE_TASK) -> list[Issuance]:
+    stmt = select(HumanTask.business_id).where(HumanTask.id.in_(task_ids), HumanTask.business_type == BUSINESS_TYPE,
+                                               HumanTask.status == "open")
+    ids = list(db.session.scalars(stmt.where(HumanTask.bpmn_id == bpmn_id) if bpmn_id else stmt))
     return list(db.session.scalars(select(Issuance).where(Issuance.id.in_(ids))
                                    .options(selectinload(Issuance.certificate)).order_by(Issuance.id)))
 
 
-def generate_for_tasks(task_ids: Sequence[int]) -> None:
-    """生成证书 for a chunk of 发放 tasks: numbers (committed at once), then PDFs (committed)."""
+def begin_generation(task_ids: Sequence[int], executor: ThreadPoolExecutor | None = None) -> Generation:
+    """生成证书 for a chunk of 发放 tasks: numbers and codes (committed at once), then the PDF document started."""
     issuances = [i for i in _issuances_of_tasks(task_ids)
                  if not (i.source == "initial" and not (i.approval_no and i.approved_on))]
     if not issuances:
-        return
+        return Generation([])
     number_certificates(issuances)
     db.session.commit()
-    render_certificates(issuances)
+    return begin_rendering(issuances, executor)
+
+
+def generate_for_tasks(task_ids: Sequence[int]) -> None:
+    finish_rendering(begin_generation(task_ids))
     db.session.commit()
 
 
@@ -153,12 +187,13 @@ def clear_tasks(ctx: JobContext, params: dict[str, Any]) -> None:
     done = set(db.session.scalars(select(JobItem.key).where(JobItem.job_id == ctx.job_id)))
     db.session.commit()
     remaining = [t for t in task_ids if str(t) not in done]
+    loaded: dict[int, Issuance] = {}
 
     def handle(key: str) -> str:
         task = instances.task_to_complete(actor, int(key))
         if task.business_type != BUSINESS_TYPE:
             raise NotFound("发证待办不存在")
-        issuance = db.session.get(Issuance, task.business_id)
+        issuance = loaded.get(task.business_id) or db.session.get(Issuance, task.business_id)
         if issuance is None:
             raise NotFound("发证记录不存在")
         if action == "pass" and batch_id:
@@ -170,9 +205,33 @@ def clear_tasks(ctx: JobContext, params: dict[str, Any]) -> None:
             return f"{issuance.name}：已发放，证书编号 {issuance.certificate.number}"
         return f"{issuance.name}：{ACTIONS[action]}"
 
-    for start in range(0, len(remaining), documents.CHUNK):
-        chunk = remaining[start:start + documents.CHUNK]
-        if action == "issue":
-            generate_for_tasks(chunk)
-        ctx.each(chunk, handle)
+    # The job reads its people, their certificates and its actor once per chunk, not once per commit: the rows
+    # it works on are locked and re-read by the engine's own statements (complete_checked_task), and nothing else
+    # writes an issuance of a task in flight (its instance row is locked while it changes).
+    session = db.session()
+    session.expire_on_commit = False
+    chunks = [remaining[start:start + documents.CHUNK] for start in range(0, len(remaining), documents.CHUNK)]
+    try:
+        if action != "issue":
+            for chunk in chunks:
+                loaded.clear()
+                loaded.update((i.id, i) for i in _issuances_of_tasks(chunk, None))
+                ctx.each(chunk, handle)
+        else:
+            # A pipeline: while wkhtmltopdf renders chunk n (another process, the other core), chunk n-1's tasks
+            # are completed; a task is completed only once its PDF is stored and committed.
+            with ThreadPoolExecutor(max_workers=1) as executor:
+                previous: list[int] = []
+                for chunk in [*chunks, []]:
+                    generation = begin_generation(chunk, executor) if chunk else Generation([])
+                    if previous:
+                        ctx.each(previous, handle)
+                    finish_rendering(generation)
+                    db.session.commit()
+                    loaded.clear()
+                    if chunk:
+                        loaded.update((i.id, i) for i in _issuances_of_tasks(chunk, None))
+                    previous = chunk
+    finally:
+        session.expire_on_commit = True
     ctx.summary = f"{ACTIONS[action]}：共 {len(task_ids)} 条"
