@@ -32,7 +32,7 @@ from services.common.file_store import StoredFile, store
 from services.reference.validation import mask_id_number
 
 QUERY_PERMISSION, ISSUE_PERMISSION = "certificate.query", "certificate.issue"
-# 证书报送人社部 file format (one row per certificate), documented in docs/certificates.md.
+# 证书报送人社部 file format (one row per certificate), documented in docs/architecture.md (Certificates).
 REPORT_COLUMNS = ("证书编号", "姓名", "性别", "出生年月", "证件类型", "证件号码", "工作单位", "系列", "专业", "资格名称", "级别",
                   "取得资格时间", "评审委员会", "批准文号", "批准时间", "发证机关", "发证日期", "证书状态", "撤销原因", "核验码")
 

@@ -3,6 +3,7 @@ and 取消发证 paths, and the certificate PDF's text (pdftotext)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import unicodedata
 from datetime import date
@@ -136,3 +137,15 @@ def test_the_seal_is_uploaded_by_the_units_administrator_and_printed(issuer, iss
     images = subprocess.run(["pdfimages", "-list", str(path_for(certificate.pdf_sha256))], capture_output=True,
                             check=True).stdout.decode().splitlines()[2:]
     assert len(images) >= 2  # the QR code and the seal (with its alpha mask)
+
+
+@pytest.mark.skipif(not shutil.which("zbarimg"), reason="zbar-tools is not installed")
+def test_the_qr_code_on_the_pdf_reads_as_the_verification_address(issuer, people, tmp_path):
+    issuance.queue(issuer, "review", people(1, approval_no="乐人社〔2026〕24号"))
+    issuance.complete_task(issuer, open_tasks("review_issuance")[0].id, "pass")
+    bulk.start_clearing(issuer, "issue", [t.id for t in open_tasks("issue_certificate")])
+    certificate = db.session.scalar(select(Certificate))
+    subprocess.run(["pdftoppm", "-png", "-r", "150", "-singlefile", str(path_for(certificate.pdf_sha256)),
+                    str(tmp_path / "page")], check=True)
+    decoded = subprocess.run(["zbarimg", "-q", "--raw", str(tmp_path / "page.png")], capture_output=True).stdout
+    assert decoded.decode().strip() == bulk.verify_url(certificate.verify_code)
