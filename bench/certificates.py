@@ -11,6 +11,8 @@
   BEGIN, read the instance blob, load it on the cached spec, complete the ready task (decision pass), run engine
   steps, dump, UPDATE with the version check, COMMIT — on a raw sqlite3 connection.
 - bulk_ratio = bulk_task_ms / bare_step_ms (target ≤ 1.5).
+- app_step_ms / bulk_vs_app_step: the single action on the same diagram (issuance.complete_task and a commit, one
+  task at a time, no job around it): what the job's own machinery adds to each task.
 
 SQLite database in a temporary folder. Run: .venv/bin/python bench/certificates.py [--people N]
 (last line of output is a JSON object)
@@ -166,12 +168,13 @@ def main() -> None:
         with app.app_context():
             scene = build_scene()
             user = db.session.get(User, scene["user_id"])
-            # Three queues of `people`: one to issue, one to clear without PDFs, one for the bare engine step.
-            for start in (0, people, 2 * people):
+            # Four queues of `people`: to issue, to clear without PDFs, for the bare engine step, for the app's step.
+            for start in (0, people, 2 * people, 3 * people):
                 issuance.queue(user, "review", _people(people, start))
                 db.session.commit()
             pending = open_task_ids(scene["unit_id"], "review_issuance")
-            to_issue, to_pass, to_step = pending[:people], pending[people:2 * people], pending[2 * people:]
+            to_issue, to_pass = pending[:people], pending[people:2 * people]
+            to_step, to_app_step = pending[2 * people:3 * people], pending[3 * people:]
             for task_id in to_issue:
                 issuance.complete_task(user, task_id, "pass")
             db.session.commit()
@@ -193,14 +196,22 @@ def main() -> None:
             floor_after = floor_seconds(pages, tmp)
             floor_s = (floor_before + floor_after) / 2
             bulk_s = run_clearing(scene["user_id"], "pass", to_pass)
+            app_steps = []
+            for task_id in to_app_step:  # the single action: one task, one transaction, no job around it
+                began = time.perf_counter()
+                issuance.complete_task(user, task_id, "pass")
+                db.session.commit()
+                app_steps.append(time.perf_counter() - began)
             steps = bare_steps(tmp / "bench.db", step_instances)
             assert db.session.scalar(select(ProcessInstance.id).limit(1)) is not None
     bulk_task_ms = bulk_s * 1000 / people
     bare_step_ms = statistics.median(steps) * 1000
+    app_step_ms = statistics.median(app_steps) * 1000
     result = {"people": people, "floor_s": round(floor_s, 3), "floor_runs_s": [round(floor_before, 3),
                                                                              round(floor_after, 3)], "issue_s": round(issue_s, 3),
               "ratio": round(issue_s / floor_s, 3), "bulk_task_ms": round(bulk_task_ms, 3),
               "bare_step_ms": round(bare_step_ms, 3), "bulk_ratio": round(bulk_task_ms / bare_step_ms, 3),
+              "app_step_ms": round(app_step_ms, 3), "bulk_vs_app_step": round(bulk_task_ms / app_step_ms, 3),
               "issue_ms_per_certificate": round(issue_s * 1000 / people, 3)}
     print(f"floor {floor_s:.2f} s, issue {issue_s:.2f} s ({result['ratio']}×); bulk {bulk_task_ms:.2f} ms/task, "
           f"bare step {bare_step_ms:.2f} ms ({result['bulk_ratio']}×)")

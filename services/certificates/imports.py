@@ -3,9 +3,9 @@
 Rules owned here:
 - The template (xlsx, xlsxwriter) has one column per certificate field of RULES "Certificates", with drop-down lists
   for 证件类型, 性别, 系列 and 级别 fed from a hidden sheet; the upload is read with python-calamine.
-- Every row is checked with exactly the checks of a single item (`issuance.check_item`), plus: 批准文号 and 批准时间
-  are required (the list is of people whose titles were approved: it is queued as 评审发证 grouped by 文号), and no
-  证件号码 + 资格名称 twice in the file. Refusals name the row, the field and the rule in Chinese.
+- Every row is checked with exactly the checks of a single item (`issuance.check_item`), plus: no 证件号码 + 资格名称
+  twice in the file, and for a list imported to 评审发证 (people whose titles were approved, grouped by 文号) 批准文号
+  and 批准时间 are required; a list imported to 初定发证 gets them at 生成证书, by batch. Refusals name the row, the field and the rule in Chinese.
 - A file with any refused row is refused whole and nothing of it is kept; a clean file is queued by a background job
   in one transaction (all or none), since starting one process per person takes longer than a request should.
 """
@@ -31,8 +31,9 @@ from services.jobs import JobContext, job_kind, start_job
 
 MAX_ROWS = 5000
 MAX_BYTES = 10 * 1024 * 1024
-REQUIRED_HERE = ("approval_no", "approved_on")
-COLUMNS = tuple((label, key, required or key in REQUIRED_HERE) for key, label, required, _ in issuance.ITEM_FIELDS)
+REQUIRED_HERE = ("approval_no", "approved_on")  # for 评审发证; an 初定 list gets them at 生成证书 (by batch)
+COLUMNS = tuple((label, key, required) for key, label, required, _ in issuance.ITEM_FIELDS)
+SOURCES = {"review": "评审发证", "initial": "初定发证"}
 
 
 def template_xlsx() -> bytes:
@@ -96,7 +97,7 @@ def _cell(value: Any) -> Any:
     return value if isinstance(value, date) else ("" if value is None else str(value).strip())
 
 
-def check_file(content: bytes) -> list[dict[str, Any]]:
+def check_file(content: bytes, source: str = "review") -> list[dict[str, Any]]:
     """The file's rows as raw items, or InvalidInput listing every refused row (第 N 行：字段：规则)."""
     rows = _rows(content)
     if not rows:
@@ -119,7 +120,7 @@ def check_file(content: bytes) -> list[dict[str, Any]]:
         values = {key: _cell(raw[header[label]]) if header[label] < len(raw) else ""
                   for label, key, _ in COLUMNS}
         try:
-            for key in REQUIRED_HERE:
+            for key in REQUIRED_HERE if source == "review" else ():
                 if not values[key]:
                     raise InvalidInput(f"{issuance.FIELD_LABELS[key]}：必填", field=key)
             item = issuance.check_item(values, levels, series)
@@ -140,12 +141,14 @@ def check_file(content: bytes) -> list[dict[str, Any]]:
     return items
 
 
-def start_import(actor: User, content: bytes) -> Any:
+def start_import(actor: User, content: bytes, source: str = "review") -> Any:
     """Check the whole file now (refused: nothing kept); a clean file is queued by a job."""
     access.require_permission(actor, issuance.ISSUE_PERMISSION, actor.unit)
-    items = check_file(content)
-    return start_job(actor, "certificates.import", f"批量生成电子证书：导入 {len(items)} 人",
-                     {"items": [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in item.items()}
+    if source not in SOURCES:
+        raise InvalidInput("导入到：应为 评审发证 或 初定发证", field="source")
+    items = check_file(content, source)
+    return start_job(actor, "certificates.import", f"批量生成电子证书：导入 {len(items)} 人（{SOURCES[source]}）",
+                     {"source": source, "items": [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in item.items()}
                                 for item in items]})
 
 
@@ -153,8 +156,9 @@ def start_import(actor: User, content: bytes) -> Any:
 def import_items(ctx: JobContext, params: dict[str, Any]) -> None:
     items = list(params["items"])
     ctx.report_progress(0, len(items))
-    queued = issuance.queue(ctx.actor, "review", items)
+    source = str(params.get("source") or "review")
+    queued = issuance.queue(ctx.actor, source, items)
     db.session.commit()
     ctx.report_progress(len(queued), len(items))
-    ctx.summary = f"已导入 {len(queued)} 人，进入评审发证「待处理」"
-    ctx.result = {"next_url": "/certificates/queue?source=review&tab=pending", "next_label": "去处理"}
+    ctx.summary = f"已导入 {len(queued)} 人，进入{SOURCES.get(source, '')}「{'未发放' if source == 'initial' else '待处理'}」"
+    ctx.result = {"next_url": f"/certificates/queue?source={source}&tab=pending", "next_label": "去处理"}

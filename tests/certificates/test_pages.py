@@ -179,3 +179,13 @@ def test_import_refuses_the_whole_file_naming_row_field_and_rule(login, issuer, 
     assert response.status_code == 302
     assert db.session.scalar(select(func.count()).select_from(Issuance).where(Issuance.source == "review")) == 2
     assert re.search(r"/jobs/\d+", response.headers["Location"])
+
+
+def test_an_initial_list_is_imported_without_approval_numbers(login, issuer, people):
+    client = login(issuer)
+    rows = [_row(i) for i in people(2)]  # no 批准文号 / 批准时间: set at 生成证书
+    response = client.post("/certificates/import", data={"source": "initial",
+                                                         "file": (io.BytesIO(_xlsx(rows)), "名单.xlsx")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Issuance).where(Issuance.source == "initial")) == 2

@@ -138,7 +138,7 @@ def upload_stamped(issuance_batch_id: int) -> Any:
     return redirect(url_for("certificates.queue", source=batch.source, tab="waiting", batch_id=batch.id))
 
 
-@bp.route("/batches/<int:issuance_batch_id>/stamped")
+@bp.route("/batches/<int:issuance_batch_id>/stamped.pdf")
 @permission_required(ISSUE)
 def stamped(issuance_batch_id: int) -> Any:
     batch = issuance.batch_for(current_user, issuance_batch_id)

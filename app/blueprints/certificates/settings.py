@@ -93,7 +93,7 @@ def import_template() -> Any:
 def import_upload() -> Any:
     upload = request.files.get("file")
     try:
-        job = imports.start_import(current_user, upload.read() if upload else b"")
+        job = imports.start_import(current_user, upload.read() if upload else b"", request.form.get("source", "review"))
     except ServiceError as exc:
         db.session.rollback()
         return render_template("certificates/import.html", errors=exc.errors, error=exc.message), exc.status
