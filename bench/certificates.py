@@ -197,6 +197,7 @@ def main() -> None:
             floor_s = (floor_before + floor_after) / 2
             bulk_s = run_clearing(scene["user_id"], "pass", to_pass)
             app_steps = []
+            user = db.session.get(User, scene["user_id"])
             for task_id in to_app_step:  # the single action: one task, one transaction, no job around it
                 began = time.perf_counter()
                 issuance.complete_task(user, task_id, "pass")

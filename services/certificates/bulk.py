@@ -94,8 +94,8 @@ class Generation:
     """A chunk's certificates being rendered: one wkhtmltopdf process, perhaps still running in `pending`."""
 
     todo: list[Issuance]
-    pending: Future[bytes] | None = None
-    document: bytes | None = None
+    pending: Future[list[bytes]] | None = None
+    pdfs: list[bytes] | None = None
 
 
 def begin_rendering(issuances: Sequence[Issuance], executor: ThreadPoolExecutor | None = None) -> Generation:
@@ -111,17 +111,20 @@ def begin_rendering(issuances: Sequence[Issuance], executor: ThreadPoolExecutor 
     pages = [page_for(i.certificate, i, seals[i.issuer_unit_id]) for i in todo if i.certificate is not None]
     html = documents.document_html(pages)
     if executor is None:
-        return Generation(todo, document=documents.render_document(html))
-    return Generation(todo, pending=executor.submit(documents.render_document, html))
+        return Generation(todo, pdfs=_render_split(html, len(todo)))
+    return Generation(todo, pending=executor.submit(_render_split, html, len(todo)))
+
+
+def _render_split(html: str, count: int) -> list[bytes]:
+    return documents.split_pages(documents.render_document(html), count)
 
 
 def finish_rendering(generation: Generation) -> int:
     """Wait for the document, split it into one PDF per certificate, store them and note them (caller commits)."""
     if not generation.todo:
         return 0
-    document = generation.pending.result() if generation.pending is not None else generation.document
-    assert document is not None
-    pdfs = documents.split_pages(document, len(generation.todo))
+    pdfs = generation.pending.result() if generation.pending is not None else generation.pdfs
+    assert pdfs is not None
     for issuance, pdf in zip(generation.todo, pdfs, strict=True):
         assert issuance.certificate is not None
         checked = StoredFile(hashlib.sha256(pdf).hexdigest(), f"{issuance.certificate.number}.pdf", len(pdf), "pdf")
