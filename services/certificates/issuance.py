@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import HumanTask, Issuance, IssuanceBatch, TitleLevel, TitleSeries, Unit, User
+from app.models.certificates import SOURCE_LABELS
 from services.authz import access
 from services.common import audit_log, file_store
 from services.common.errors import Conflict, InvalidInput, NotFound
@@ -162,7 +163,7 @@ def queue(actor: User | None, source: str, items: Iterable[Mapping[str, Any]], i
                                 columns={"applicant_name": issuance.name})
         queued.append(issuance)
     if queued:
-        audit_log.record(actor, "certificate.queue", f"进入发证队列 {len(queued)} 人（{source}）", "unit", unit.id,
+        audit_log.record(actor, "certificate.queue", f"进入发证队列 {len(queued)} 人（{SOURCE_LABELS[source]}）", "unit", unit.id,
                          {"source": source, "count": len(queued)})
     return queued
 

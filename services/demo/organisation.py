@@ -29,7 +29,9 @@ from app.models import (
     Unit,
     User,
 )
+from services.certificates import issuance as _certificate_issuance  # noqa: F401  (registers its completer)
 from services.committees import committee_filing, committees
+from services.demo.certificates import seed_certificates
 from services.demo.declarations import DEMO_PDF, next_open_task, seed_declaration_flow
 from services.experts import experts
 from services.org import accounts, units
@@ -98,6 +100,7 @@ def seed_demo(config_dir: Path) -> list[tuple[str, str, str]] | None:
     for spec in demo.get("committees", []):
         _demo_committee(spec)
     seed_declaration_flow(demo, datetime.now())
+    seed_certificates()
     return logins
 
 
