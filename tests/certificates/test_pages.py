@@ -189,3 +189,38 @@ def test_an_initial_list_is_imported_without_approval_numbers(login, issuer, peo
                            content_type="multipart/form-data")
     assert response.status_code == 302
     assert db.session.scalar(select(func.count()).select_from(Issuance).where(Issuance.source == "initial")) == 2
+
+
+def test_queue_and_query_pages_cost_the_same_queries_for_2_rows_as_for_12(login, issuer, people):
+    from sqlalchemy import event
+
+    from services.certificates import bulk, issuance
+
+    client = login(issuer)
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    def queries(url: str) -> int:
+        statements.clear()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    pages = ("/certificates/queue?source=review&tab=pending", "/certificates/queue?source=review&tab=waiting",
+             "/certificates/queue?source=review&tab=issued", "/certificates/", "/certificates/reports")
+
+    def grow(count_: int, start: int) -> None:
+        issuance.queue(issuer, "review", people(count_, start=start, approval_no="乐人社〔2026〕50号"))
+        ids = open_ids("review_issuance")
+        bulk.start_clearing(issuer, "pass", ids[: 2 * count_ // 3])
+        bulk.start_clearing(issuer, "issue", open_ids("issue_certificate")[: count_ // 3])
+
+    grow(3, 1)
+    few = [queries(url) for url in pages]
+    grow(18, 10)
+    assert [queries(url) for url in pages] == few
