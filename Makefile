@@ -9,7 +9,7 @@ STATIC := app/static
 export FLASK_APP := wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
-DEBIAN_PACKAGES := wkhtmltopdf fonts-noto-cjk chromium redis-server
+DEBIAN_PACKAGES := wkhtmltopdf fonts-noto-cjk poppler-utils chromium redis-server
 CI_DATABASE_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: help setup system-packages python-packages assets db run test test-sqlite test-postgres lint bench clean

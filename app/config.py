@@ -74,6 +74,8 @@ def build_config(instance_path: Path, overrides: dict[str, object] | None = None
         "SMTP_FROM": os.environ.get("SMTP_FROM", "noreply@zhiping.local"),
         "SMTP_FROM_NAME": os.environ.get("SMTP_FROM_NAME", "职称评审管理平台"),
         "SMTP_TIMEOUT": int(os.environ.get("SMTP_TIMEOUT", "20")),
+        # The address the certificates' QR codes point to (/verify/<code>); jobs have no request to read it from.
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
     }
     if overrides:
         config.update(overrides)

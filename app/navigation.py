@@ -76,6 +76,8 @@ MENU: list[tuple[str, list[MenuItem]]] = [
     ("消息管理", [MenuItem("消息推送", "messages.compose", "message.send", "send"),
               MenuItem("已发送消息", "messages.sent", "message.send", "envelope-check"),
               MenuItem("已接收消息", "messages.received", "message.receive", "envelope")]),
+    ("电子证书管理", [MenuItem("证书发放", "certificates.queue", "certificate.issue", "award"),
+                MenuItem("证书查询", "certificates.query", "certificate.query", "search")]),
     (
         "系统管理",
         [

@@ -6,6 +6,8 @@ from __future__ import annotations
 from celery import shared_task
 
 import services.applications.application_queries  # noqa: F401  (job kinds)
+import services.certificates.bulk  # noqa: F401
+import services.certificates.imports  # noqa: F401
 import services.experts.expert_import  # noqa: F401
 import services.history.upload  # noqa: F401
 import services.jobs.tasks  # noqa: F401

@@ -27,9 +27,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Pages a signed-in user who must change the password may still reach.
 _PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static"}
 # Blueprints an applicant may reach; staff pages (and staff sign-in) are out of bounds.
-# public_results / public: the public notices, open to everyone.
+# public_results / public / verify: the public notices and the certificate check, open to everyone.
 APPLICANT_BLUEPRINTS = {"applicant", "declarations", "notifications", "public", "my_messages", "my_talent",
-                        "public_results"}
+                        "public_results", "verify"}
 # Experts (专家端, A9) reach their own blueprint only.
 EXPERT_BLUEPRINTS = {"expert_portal"}
 

@@ -67,3 +67,6 @@ def register_blueprints(app: Flask) -> None:
     for bp in (notices_bp, public_bp, messages_bp, my_messages_bp, talent_bp, my_talent_bp, acceptance_agencies_bp,
                review_plans_bp):
         app.register_blueprint(bp)
+    from app.blueprints.certificates import register as register_certificates
+
+    register_certificates(app)

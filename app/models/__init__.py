@@ -13,6 +13,14 @@ from app.models.activity import (
 from app.models.applicant import Applicant, ApplicantEducation, ApplicantWork
 from app.models.audit import AuditLog
 from app.models.blacklist import BlacklistEntry
+from app.models.certificates import (
+    Certificate,
+    CertificateIssuer,
+    CertificateReport,
+    Issuance,
+    IssuanceBatch,
+    NumberPool,
+)
 from app.models.committee import (
     Committee,
     CommitteeExpert,
@@ -89,6 +97,12 @@ __all__ = [
     "Notification",
     "NotificationDelivery",
     "NotificationPreference",
+    "Certificate",
+    "CertificateIssuer",
+    "CertificateReport",
+    "Issuance",
+    "IssuanceBatch",
+    "NumberPool",
     "Job",
     "JobItem",
     "Declaration",

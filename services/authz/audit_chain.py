@@ -24,6 +24,7 @@ from services.common import audit_log
 from services.common.errors import InvalidInput
 
 QUALIFICATION_ITEM = "application_qualification"
+ISSUE_PERMISSION = "certificate.issue"
 ITEMS_FILE = Path(__file__).resolve().parents[2] / "admin_config" / "audit_items.yaml"
 
 
@@ -183,4 +184,6 @@ def assign_task(post: str, business_type: str, data: dict[str, Any], owner_unit_
         if permission is None:
             return Assignment(owner_unit_id, None, [row.id for row in _read(_UNIT_ADMINS, unit_id=owner_unit_id)])
         return Assignment(owner_unit_id, None, _admins_and_holders(owner_unit_id, permission))
+    if post == "issuer" and owner_unit_id is not None:  # 发证 (S 1.2.8.1): the issuing unit's 证书发放 staff
+        return Assignment(owner_unit_id, None, _admins_and_holders(owner_unit_id, ISSUE_PERMISSION))
     return Assignment(owner_unit_id, None, [])

@@ -29,7 +29,9 @@ from app.models import (
     Unit,
     User,
 )
+from services.certificates import issuance as _certificate_issuance  # noqa: F401  (registers its completer)
 from services.committees import committee_filing, committees
+from services.demo.certificates import seed_certificates
 from services.demo.declarations import DEMO_PDF, next_open_task, seed_declaration_flow
 from services.experts import experts
 from services.notices import notices
@@ -100,6 +102,7 @@ def seed_demo(config_dir: Path) -> list[tuple[str, str, str]] | None:
         _demo_committee(spec)
     seed_declaration_flow(demo, datetime.now())
     _demo_notices(demo.get("notices", []))
+    seed_certificates()
     return logins
 
 

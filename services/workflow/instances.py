@@ -358,7 +358,7 @@ def _event(instance: ProcessInstance | _Instance, task: HumanTask | None, actor:
 
 
 # Posts whose candidates are resolved from a unit's staff, roles and 多岗审核 levels (audit_chain.assign_task).
-_STAFF_POSTS = ("unit_reviewer", "committee_reviewer", "unit_admin")
+_STAFF_POSTS = ("unit_reviewer", "committee_reviewer", "unit_admin", "issuer")
 
 
 def refresh_candidates(unit_id: int) -> int:

@@ -179,6 +179,11 @@ EXPERT_ONLY = expect(signed_out=LOGIN, member_with=FORBIDDEN, member_without=FOR
                      unrelated_admin=FORBIDDEN, platform_admin=FORBIDDEN)
 
 
+# A certificate record of the target as issuing unit (batch, certificate, report): its own staff only.
+ISSUING_UNIT = expect(signed_out=LOGIN, member_with=OK, member_without=FORBIDDEN, superior_admin=NOT_FOUND,
+                      unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND)
+
+
 @dataclass(frozen=True)
 class Entry:
     code: str  # the permission member_with holds (and member_without lacks)
@@ -501,6 +506,29 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/application-review/query": {"GET": Entry("application.query", HOLDER)},
     "/application-review/query/export": {"GET": Entry("application.query", HOLDER)},
     "/application-review/query/<int:reviewed_id>": {"GET": Entry("application.query", SUBTREE)},
+    # 电子证书管理 (issue 17), on records of the target unit (World.certificate_records).
+    "/certificates/queue": {"GET": Entry("certificate.issue", HOLDER)},
+    "/certificates/queue/clear": {"POST": Entry("certificate.issue", HOLDER)},
+    "/certificates/batches": {"POST": Entry("certificate.issue", HOLDER)},
+    "/certificates/batches/<int:issuance_batch_id>/approval": {"POST": Entry("certificate.issue", ISSUING_UNIT)},
+    "/certificates/batches/<int:issuance_batch_id>/summary.xlsx": {"GET": Entry("certificate.issue", ISSUING_UNIT)},
+    "/certificates/batches/<int:issuance_batch_id>/stamped": {"POST": Entry("certificate.issue", ISSUING_UNIT)},
+    "/certificates/batches/<int:issuance_batch_id>/stamped.pdf": {"GET": Entry("certificate.issue", ISSUING_UNIT)},
+    "/certificates/": {"GET": Entry("certificate.query", HOLDER)},
+    "/certificates/<int:certificate_id>": {"GET": Entry("certificate.query", SUBTREE)},
+    "/certificates/<int:certificate_id>/pdf": {"GET": Entry("certificate.query", SUBTREE)},
+    "/certificates/<int:certificate_id>/revoke": {"POST": Entry("certificate.issue", ISSUING_UNIT)},
+    "/certificates/reports": both("certificate.issue", HOLDER),
+    "/certificates/reports/<int:report_id>/file": {"GET": Entry("certificate.issue", ISSUING_UNIT)},
+    "/certificates/issuer": both("certificate.issue", HOLDER),
+    "/certificates/issuer/seal": {"POST": Entry("certificate.issue", HOLDER)},
+    "/certificates/issuer/pools": {"POST": Entry("certificate.issue", HOLDER)},
+    "/certificates/import": both("certificate.issue", HOLDER),
+    "/certificates/import/template.xlsx": {"GET": Entry("certificate.issue", HOLDER)},
+    # Public: anyone holding a QR code; the world's <code> is no certificate's, so everybody gets 404.
+    "/verify/<code>": {"GET": Entry("home.view", expect(
+        signed_out=NOT_FOUND, member_with=NOT_FOUND, member_without=NOT_FOUND, superior_admin=NOT_FOUND,
+        unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND, applicant=NOT_FOUND))},
     # 评审会议管理 (S 1.2.5.2–1.2.6), called with a meeting of the target's committee (World.meeting_records).
     "/meetings/": {"GET": Entry("meeting.manage", HOLDER)},
     "/meetings/new": {"POST": Entry("meeting.manage", HOLDER)},
@@ -588,7 +616,7 @@ class World:
                 **(declared := self.applicant_declaration_records(committee["committee_id"])),
                 **(reviewed := self.application_review_records()), **self.job_records(), **self.history_records(),
                 **self.notification_records(), **self.notice_records(), **self.message_records(),
-                **self.talent_records(),
+                **self.talent_records(), **self.certificate_records(),
                 **(met := self.meeting_records(reviewed["reviewed_id"])), "meeting_step": "prepare_meeting", "sheet": "exam",
                 **self.result_records(met["meeting_id"], reviewed["reviewed_id"]),
                 "attendance": "confirm", "export_kind": "roster", "material_key": "1", "file_index": 0,
@@ -797,6 +825,34 @@ class World:
         db.session.flush()
         return {"meeting_id": meeting.id, "group_id": group.id, "draw_id": draw.id, "member_id": member.id,
                 "row_id": row.id}
+
+    def certificate_records(self) -> dict[str, Any]:
+        """A batch (with its stamped 汇总表), an issued certificate (with its PDF) and a 报送 of the target unit."""
+        import hashlib
+
+        from committee_helpers import PDF
+
+        from app.models import Certificate, CertificateReport, Issuance, IssuanceBatch
+        from services.common import file_store
+
+        sha256 = hashlib.sha256(PDF).hexdigest()
+        file_store.store(file_store.StoredFile(sha256, "a.pdf", len(PDF), "pdf"), PDF)
+        batch = IssuanceBatch(issuer_unit_id=self.target.id, source="initial", name="矩阵批次", stamped_sha256=sha256,
+                              stamped_filename="汇总表.pdf")
+        db.session.add(batch)
+        db.session.flush()
+        person = Issuance(source="initial", issuer_unit_id=self.target.id, batch_id=batch.id, status="issued",
+                          name="矩阵人员", id_number=valid_id_number(), title_name="主治医师", level_name="中级",
+                          level_rank=3)
+        report = CertificateReport(unit_id=self.target.id, count=1, file_sha256=sha256, filename="报送.xlsx")
+        db.session.add_all([person, report])
+        db.session.flush()
+        certificate = Certificate(issuance_id=person.id, issuer_unit_id=self.target.id, number=f"MX{person.id:08d}",
+                                  verify_code=f"matrix{person.id}", issuer_name=self.target.name,
+                                  issued_on=date(2026, 3, 2), pdf_sha256=sha256, status="valid", report_id=report.id)
+        db.session.add(certificate)
+        db.session.flush()
+        return {"issuance_batch_id": batch.id, "certificate_id": certificate.id, "report_id": report.id}
 
     def job_records(self) -> dict[str, Any]:
         """A finished job of the superior's administrator, with a result file."""
