@@ -9,7 +9,8 @@ committee's 参评资格审核 (post committee_reviewer, a 省教育厅 user hol
 save_assessments, save_achievement, add_material) go through the services but are not measured.
 
 Measured, each action a real service call in its own application context and transaction, committed like a
-request (the actor and the declaration loaded fresh):
+request (the actor loaded fresh through the app's user loader, the declaration as the page's POST loads it:
+declarations.load_own / application_review.load_for_unit):
 - submit:  declarations.submit (path resolved, instance started, first task projected);
 - review:  application_review.review, one reviewer completing one task — 2 levels × 4 units, the school's
            first level with its 公示 dates and the two uploads (checked in the action);
@@ -23,7 +24,8 @@ Also: `instance_state_kb` (median len(process_instance.state) / 1024 at the end,
 test client (the real view, as bench/inbox.py), p95 over INBOX_REQUESTS.
 
 `statements_per_action`: the SQL statements one action sends (an SQLAlchemy `before_cursor_execute` listener on
-the engine; an executemany counts once, COMMIT is not counted), median per kind — submission, level pass (a
+the engine; an executemany counts once; BEGIN and COMMIT are not counted — SQLite's BEGIN goes through the
+cursor, psycopg's does not), median per kind — submission, level pass (a
 unit's level 1 that is not the school's: 教育局, 市人社局, 省人社厅), routing pass (a unit's last level, which
 routes the declaration to the next unit), 参评资格审核 — and per measured kind. On a database on another machine
 each statement is a network round trip.
@@ -34,7 +36,7 @@ postgres_actions_per_s ≥ 0.9 × sqlite_actions_per_s; a level pass ≤ 12 stat
 inbox_page_p95_ms ≤ 10 on both databases.
 
 Run: .venv/bin/python bench/review_chain.py [--declarations N] [--databases sqlite,postgres] [--profile FILE]
-[--profile-kind KIND]   (last line of output is a JSON object; KIND one of the measured kinds, e.g. school_l2)
+[--profile-kind KIND] [--statements]   (last line of output is a JSON object; KIND one of the measured kinds, e.g. school_l2)
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ sys.path.insert(0, str(ROOT))
 from flask import Flask  # noqa: E402
 from sqlalchemy import event, func, insert, select  # noqa: E402
 
-from app.extensions import db  # noqa: E402
+from app.extensions import db, login_manager  # noqa: E402
 from app.models import (  # noqa: E402
     ActivityAchievement,
     ActivityLevel,
@@ -307,12 +309,16 @@ def draft(app: Flask, world: World) -> list[int]:
 CPU_SECONDS: list[float] = []  # this process's CPU time of each measured action (robust to a busy machine)
 STATEMENTS: list[int] = []  # the SQL statements of each measured action
 _COUNTER = [0]
+SHOWN: list[str] = []  # --statements: the SQL of the action being measured
 
 
 def count_statements(app: Flask) -> None:
     """Count every statement the app's engine sends (executemany once); COMMIT and pool pings are not counted."""
-    def counted(*_args: Any) -> None:
+    def counted(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement == "BEGIN":  # SQLite's explicit BEGIN (app._configure_sqlite); psycopg's is implicit
+            return
         _COUNTER[0] += 1
+        SHOWN.append(" ".join(statement.split())[:300])
 
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", counted)
@@ -322,6 +328,7 @@ def timed(app: Flask, action: Callable[[], Any]) -> float:
     """One request's worth of work: a fresh application context and session, the action, COMMIT."""
     began, cpu = time.perf_counter(), time.process_time()
     _COUNTER[0] = 0
+    SHOWN.clear()
     with app.app_context():
         action()
         db.session.commit()
@@ -330,13 +337,30 @@ def timed(app: Flask, action: Callable[[], Any]) -> float:
     return time.perf_counter() - began
 
 
+def account(user_id: int) -> Any:
+    """The signed-in account as a request has it: through the app's own user loader (Flask-Login's callback)."""
+    token = TOKENS.get(user_id)
+    if token is None:
+        token = TOKENS[user_id] = db.session.scalar(select(User.session_token).where(User.id == user_id))
+    user = login_manager._user_callback(f"{user_id}:{token}")  # noqa: SLF001 — the loader the requests use
+    assert user is not None
+    return user
+
+
+TOKENS: dict[int, str | None] = {}
+
+
 def submit_action(applicant_id: int, declaration_id: int) -> Callable[[], Any]:
     def run() -> None:
-        applicant = db.session.get(Applicant, applicant_id)
-        declaration = db.session.get(Declaration, declaration_id)
-        assert applicant is not None and declaration is not None
+        token = APPLICANT_TOKENS[applicant_id]
+        applicant = login_manager._user_callback(f"a:{applicant_id}:{token}")  # noqa: SLF001
+        assert applicant is not None
+        declaration = declarations.load_own(applicant, declaration_id)  # as POST /declarations/<id>/submit
         declarations.submit(applicant, declaration, datetime.now())
     return run
+
+
+APPLICANT_TOKENS: dict[int, str] = {}
 
 
 def publicity_input() -> ReviewInput:
@@ -350,9 +374,8 @@ def publicity_input() -> ReviewInput:
 def review_action(user_id: int, declaration_id: int, task_id: int, first_at_school: bool,
                   opinion: str = OPINION) -> Callable[[], Any]:
     def run() -> None:
-        actor = db.session.get(User, user_id)
-        declaration = db.session.get(Declaration, declaration_id)
-        assert actor is not None and declaration is not None
+        actor = account(user_id)
+        declaration = application_review.load_for_unit(actor, declaration_id)  # as POST /review/applications/<id>
         data = publicity_input() if first_at_school else ReviewInput("pass", opinion)
         application_review.review(actor, declaration, task_id, data)
     return run
@@ -395,7 +418,7 @@ def measure_inbox(app: Flask, world: World) -> dict[str, Any]:
 
 
 def drive(app: Flask, world: World, declaration_ids: list[int], label: str,
-          profiler: cProfile.Profile | None, profile_kind: str = "") -> dict[str, Any]:
+          profiler: cProfile.Profile | None, profile_kind: str = "", show: bool = False) -> dict[str, Any]:
     kinds: dict[str, list[float]] = defaultdict(list)
     statements: dict[str, list[int]] = defaultdict(list)
     cpu: dict[str, list[float]] = defaultdict(list)
@@ -412,8 +435,14 @@ def drive(app: Flask, world: World, declaration_ids: list[int], label: str,
                 profiler.disable()
         statements[kind].append(STATEMENTS[-1])
         cpu[kind].append(CPU_SECONDS[-1])
+        if show and len(statements[kind]) == 2:  # the second of its kind (caches warm)
+            print(f"  --- {label} {kind}: {len(SHOWN)} statements")
+            for n, sql in enumerate(SHOWN, 1):
+                print(f"  {n:3d} {sql}")
 
     with app.app_context():
+        TOKENS.update(db.session.execute(select(User.id, User.session_token)).tuples().all())
+        APPLICANT_TOKENS.update(db.session.execute(select(Applicant.id, Applicant.session_token)).tuples().all())
         applicants = dict(db.session.execute(select(Declaration.id, Declaration.applicant_id).where(
             Declaration.id.in_(declaration_ids))).all()) if len(declaration_ids) < 1000 else \
             dict(db.session.execute(select(Declaration.id, Declaration.applicant_id)).all())
@@ -474,8 +503,8 @@ def progress(label: str, kind: str, samples: list[float], began: float) -> None:
           f"CPU {ms(statistics.median(cpu)):6.2f} ms (wall {time.perf_counter() - began:6.1f} s)", flush=True)
 
 
-def run(label: str, count: int, postgres_url: str | None, profile: str | None, profile_kind: str = ""
-        ) -> dict[str, Any]:
+def run(label: str, count: int, postgres_url: str | None, profile: str | None, profile_kind: str = "",
+        show: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"bench_review_chain_{label}_") as tmp:
         began = time.perf_counter()
         app = build_app(Path(tmp), postgres_url, SCHEMA)
@@ -489,7 +518,7 @@ def run(label: str, count: int, postgres_url: str | None, profile: str | None, p
         print(f"{label}: world built in {built:.1f} s ({SCHOOLS} schools, {count} applicants); "
               f"{len(declaration_ids)} drafts through the services in {drafted:.1f} s", flush=True)
         profiler = cProfile.Profile() if profile else None
-        figures = drive(app, world, declaration_ids, label, profiler, profile_kind)
+        figures = drive(app, world, declaration_ids, label, profiler, profile_kind, show)
         if profiler is not None and profile:
             profiler.dump_stats(f"{profile}.{label}")
             print(f"{label}: profile of the measured actions in {profile}.{label}")
@@ -521,6 +550,7 @@ def main() -> None:
     parser.add_argument("--profile", help="write cProfile stats of the measured actions to FILE.<database>")
     parser.add_argument("--profile-kind", default="", help="profile only this kind of action (submit, school_l1, "
                         "competent_l1, …, province_l2, qualify)")
+    parser.add_argument("--statements", action="store_true", help="print the SQL of one action of each kind")
     args = parser.parse_args()
     wanted = [d.strip() for d in args.databases.split(",") if d.strip()]
     figures: dict[str, Any] = {"benchmark": "review_chain", "declarations": args.declarations,
@@ -528,11 +558,13 @@ def main() -> None:
                                "schools": SCHOOLS,
                                "actions_per_declaration": 1 + len(ROLE_NAMES) * LEVELS_PER_UNIT + 1}
     if "sqlite" in wanted:
-        figures.update(run("sqlite", args.declarations, None, args.profile, args.profile_kind))
+        figures.update(run("sqlite", args.declarations, None, args.profile, args.profile_kind,
+                           args.statements))
     postgres_url = os.environ.get("TEST_DATABASE_URL")
     if "postgres" in wanted and postgres_url:
         try:
-            figures.update(run("postgres", args.declarations, postgres_url, args.profile, args.profile_kind))
+            figures.update(run("postgres", args.declarations, postgres_url, args.profile, args.profile_kind,
+                           args.statements))
         finally:
             drop_schema(postgres_url, SCHEMA)
     elif "postgres" in wanted:

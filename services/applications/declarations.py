@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from app.extensions import db
 from app.models import (
@@ -33,7 +34,6 @@ from app.models import (
     DeclarationAchievement,
     HumanTask,
     ReviewActivity,
-    WorkflowEvent,
 )
 from app.models.declaration import EVALUATION_METHOD_LABELS
 from services.activities.activities import template_config
@@ -62,7 +62,8 @@ def _record(applicant: Applicant, action: str, summary: str, declaration: Declar
 
 
 def load_own(applicant: Applicant, declaration_id: int) -> Declaration:
-    declaration = db.session.get(Declaration, declaration_id)
+    # The applicant is the signed-in one, loaded already: not joined (and its lists selected) again.
+    declaration = db.session.get(Declaration, declaration_id, options=[lazyload(Declaration.applicant)])
     if declaration is None or declaration.applicant_id != applicant.id:
         raise NotFound("申报不存在")
     return declaration
@@ -516,14 +517,10 @@ def submit(applicant: Applicant, declaration: Declaration, now: datetime, note: 
     declaration.path = [_path_entry(step) for step in path.steps]
     declaration.step, declaration.resume_steps = 0, []
     declaration.status, declaration.first_submitted_at = "reviewing", now
-    instance = instances.start_process(
+    instances.start_process(
         application_review.PROCESS_ID, application_review.BUSINESS_TYPE, declaration.id,
         f"职称申报：{applicant.name}（{activity.name}）", declaration.unit_id, {"declaration_id": declaration.id}, None,
-        columns=_task_columns(declaration))
-    # The trail names the applicant as the one who started it (applicants are not staff accounts).
-    db.session.execute(update(WorkflowEvent).where(WorkflowEvent.instance_id == instance.id,
-                                                   WorkflowEvent.action == "start")
-                       .values(actor_name=f"申报人 {applicant.name}"[:30]))
+        columns=_task_columns(declaration), started_by=f"申报人 {applicant.name}")  # applicants have no staff account
     _record(applicant, "declaration.submit", f"申报人 {applicant.name} 提交「{activity.name}」的申报", declaration)
     return declaration
 
