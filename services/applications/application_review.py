@@ -89,6 +89,11 @@ def latest_arrivals(declaration: Declaration) -> dict[int, DeclarationStep]:
     return arrivals  # type: ignore[no-any-return]
 
 
+def latest_arrivals_known(declaration: Declaration, arrivals: dict[int, DeclarationStep]) -> None:
+    """The caller knows the declaration's latest arrivals (none, before its first submission)."""
+    transaction_memo("declaration_arrivals")[declaration.id] = arrivals
+
+
 def current_row(declaration: Declaration) -> DeclarationStep | None:
     """The pending arrival of the declaration at the unit it stands at (a pending arrival is its step's latest)."""
     row = latest_arrivals(declaration).get(declaration.step)

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import defaultload, lazyload
 
 from app.extensions import db
 from app.models import (
@@ -30,10 +30,12 @@ from app.models import (
     ActivityExceptionalCondition,
     ActivityMaterialRequirement,
     Applicant,
+    Committee,
     Declaration,
     DeclarationAchievement,
     HumanTask,
     ReviewActivity,
+    TitleSeries,
 )
 from app.models.declaration import EVALUATION_METHOD_LABELS
 from services.activities.activities import template_config
@@ -500,7 +502,10 @@ def submit(applicant: Applicant, declaration: Declaration, now: datetime, note: 
     blacklist.ensure_not_blacklisted(applicant, now.date())
     if declaration.status not in EDITABLE_STATUSES:
         raise Conflict(f"申报当前状态为{declaration.status_label}，不能提交")
-    activity = declaration.activity
+    # The activity with its committee and the committee's series, without every title of the series.
+    activity = db.session.get(ReviewActivity, declaration.activity_id, options=[
+        defaultload(ReviewActivity.committee).defaultload(Committee.series).lazyload(TitleSeries.titles)])
+    assert activity is not None
     if now < activity.apply_start:
         raise Conflict(f"申报开始时间为 {activity.apply_start:%Y-%m-%d %H:%M}，尚未开始申报")
     _require_editable(declaration, now)
@@ -513,6 +518,8 @@ def submit(applicant: Applicant, declaration: Declaration, now: datetime, note: 
     if not path.complete:
         reason = path.broken.reason if path.broken else "审核路径不完整"
         raise InvalidInput(f"审核路径：{reason}", field="path")
+    if declaration.first_submitted_at is None:  # never submitted: it has arrived nowhere yet
+        application_review.latest_arrivals_known(declaration, {})
     declaration.snapshot, declaration.submitted_at = _snapshot(applicant), now
     declaration.path = [_path_entry(step) for step in path.steps]
     declaration.step, declaration.resume_steps = 0, []

@@ -126,7 +126,8 @@ def start_process(process_id: str, business_type: str, business_id: int, title: 
                   started_by: str = "") -> ProcessInstance:
     """Start the newest version of `process_id` for a business record and project its first tasks.
     `started_by`: the name the trail's first entry gives (an applicant, who has no staff account)."""
-    definition = definitions.newest_or_deploy(process_id)
+    with db.session.no_autoflush:  # the caller's changes go in one flush with what the engine's steps change
+        definition = definitions.newest_or_deploy(process_id)
     with acting_as(actor):
         workflow = runner.start(definitions.parsed(definition), data, build_script_engine())
     timers = runner.waiting_timers(workflow)
