@@ -233,7 +233,8 @@ def main() -> None:
     args = parser.parse_args()
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
-        raise SystemExit("set TEST_DATABASE_URL (PostgreSQL): the load test runs on PostgreSQL only")
+        print("load_review: skipped (set TEST_DATABASE_URL: the load test runs on PostgreSQL only)")
+        return
     seconds = max(5, min(args.seconds, 600))  # bounded in time, whatever is asked
     figures: dict[str, Any] = {"benchmark": "load_review", "workers": WORKERS, "reviewers": REVIEWERS,
                                "seconds": seconds, "declarations": args.declarations}
