@@ -61,6 +61,7 @@ sys.path.insert(0, str(ROOT))
 
 from flask import Flask  # noqa: E402
 from sqlalchemy import event, func, insert, select  # noqa: E402
+from sqlalchemy.engine.default import CacheStats  # noqa: E402
 
 from app.extensions import db, login_manager  # noqa: E402
 from app.models import (  # noqa: E402
@@ -309,15 +310,19 @@ def draft(app: Flask, world: World) -> list[int]:
 CPU_SECONDS: list[float] = []  # this process's CPU time of each measured action (robust to a busy machine)
 STATEMENTS: list[int] = []  # the SQL statements of each measured action
 _COUNTER = [0]
+_MISSES = [0]
+MISSES: list[int] = []  # statements of each measured action that missed SQLAlchemy's compiled cache
 SHOWN: list[str] = []  # --statements: the SQL of the action being measured
 
 
 def count_statements(app: Flask) -> None:
     """Count every statement the app's engine sends (executemany once); COMMIT and pool pings are not counted."""
-    def counted(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def counted(_conn: Any, _cursor: Any, statement: str, _parameters: Any, context: Any, _many: bool) -> None:
         if statement == "BEGIN":  # SQLite's explicit BEGIN (app._configure_sqlite); psycopg's is implicit
             return
         _COUNTER[0] += 1
+        if getattr(context, "compiled", None) is not None and context.cache_hit is not CacheStats.CACHE_HIT:
+            _MISSES[0] += 1  # compiled anew: a statement built per call that SQLAlchemy's cache cannot serve
         SHOWN.append(" ".join(statement.split())[:300])
 
     with app.app_context():
@@ -327,13 +332,14 @@ def count_statements(app: Flask) -> None:
 def timed(app: Flask, action: Callable[[], Any]) -> float:
     """One request's worth of work: a fresh application context and session, the action, COMMIT."""
     began, cpu = time.perf_counter(), time.process_time()
-    _COUNTER[0] = 0
+    _COUNTER[0] = _MISSES[0] = 0
     SHOWN.clear()
     with app.app_context():
         action()
         db.session.commit()
     CPU_SECONDS.append(time.process_time() - cpu)
     STATEMENTS.append(_COUNTER[0])
+    MISSES.append(_MISSES[0])
     return time.perf_counter() - began
 
 
@@ -348,6 +354,7 @@ def account(user_id: int) -> Any:
 
 
 TOKENS: dict[int, str | None] = {}
+PREPARE_THRESHOLD: list[int | None] = []  # --prepare-threshold
 
 
 def submit_action(applicant_id: int, declaration_id: int) -> Callable[[], Any]:
@@ -422,6 +429,7 @@ def drive(app: Flask, world: World, declaration_ids: list[int], label: str,
     kinds: dict[str, list[float]] = defaultdict(list)
     statements: dict[str, list[int]] = defaultdict(list)
     cpu: dict[str, list[float]] = defaultdict(list)
+    misses: dict[str, list[int]] = defaultdict(list)
     figures: dict[str, Any] = {}
 
     def run(kind: str, action: Callable[[], Any]) -> None:
@@ -435,6 +443,7 @@ def drive(app: Flask, world: World, declaration_ids: list[int], label: str,
                 profiler.disable()
         statements[kind].append(STATEMENTS[-1])
         cpu[kind].append(CPU_SECONDS[-1])
+        misses[kind].append(MISSES[-1])
         if show and len(statements[kind]) == 2:  # the second of its kind (caches warm)
             print(f"  --- {label} {kind}: {len(SHOWN)} statements")
             for n, sql in enumerate(SHOWN, 1):
@@ -481,7 +490,8 @@ def drive(app: Flask, world: World, declaration_ids: list[int], label: str,
     figures["kinds"] = {kind: {"n": len(v), "median_ms": ms(statistics.median(v)), "p95_ms": p95(v) if len(v) > 1
                                else ms(v[0]), "total_s": round(sum(v), 2),
                                "statements": statistics.median(statements[kind]),
-                               "cpu_ms": ms(statistics.median(cpu[kind]))} for kind, v in kinds.items()}
+                               "cpu_ms": ms(statistics.median(cpu[kind])),
+                               "cache_misses": statistics.mean(misses[kind][len(v) // 2:])} for kind, v in kinds.items()}
     level_pass = [n for role in ROLE_NAMES[1:] for n in statements[f"{role}_l1"]]
     routing_pass = [n for role in ROLE_NAMES for n in statements[f"{role}_l{LEVELS_PER_UNIT}"]]
     figures["statements_per_action"] = {
@@ -508,6 +518,11 @@ def run(label: str, count: int, postgres_url: str | None, profile: str | None, p
     with tempfile.TemporaryDirectory(prefix=f"bench_review_chain_{label}_") as tmp:
         began = time.perf_counter()
         app = build_app(Path(tmp), postgres_url, SCHEMA)
+        if postgres_url and PREPARE_THRESHOLD:
+            with app.app_context():
+                db.engine.dispose()
+                event.listen(db.engine, "connect", lambda dbapi, _record: setattr(
+                    dbapi, "prepare_threshold", PREPARE_THRESHOLD[0]))
         count_statements(app)
         with app.app_context():
             world = build_world(count)
@@ -540,6 +555,9 @@ def run(label: str, count: int, postgres_url: str | None, profile: str | None, p
             f"{label}_statements_per_action": figures["statements_per_action"],
             f"{label}_statements_by_kind": {k: v["statements"] for k, v in figures["kinds"].items()},
             f"{label}_cpu_ms_by_kind": {k: v["cpu_ms"] for k, v in figures["kinds"].items()},
+            # statements compiled anew per action (mean over the second half of each kind: the cache is warm)
+            f"{label}_compiled_cache_misses_by_kind": {k: round(v["cache_misses"], 2)
+                                                       for k, v in figures["kinds"].items()},
             f"{label}_action_median_ms": {k: v["median_ms"] for k, v in figures["kinds"].items()}}
 
 
@@ -551,6 +569,8 @@ def main() -> None:
     parser.add_argument("--profile-kind", default="", help="profile only this kind of action (submit, school_l1, "
                         "competent_l1, …, province_l2, qualify)")
     parser.add_argument("--statements", action="store_true", help="print the SQL of one action of each kind")
+    parser.add_argument("--prepare-threshold", default="", help="psycopg's prepare_threshold for PostgreSQL "
+                        "(default psycopg's 5; 'none': never prepare server-side; 0: prepare at once)")
     args = parser.parse_args()
     wanted = [d.strip() for d in args.databases.split(",") if d.strip()]
     figures: dict[str, Any] = {"benchmark": "review_chain", "declarations": args.declarations,
@@ -562,6 +582,9 @@ def main() -> None:
                            args.statements))
     postgres_url = os.environ.get("TEST_DATABASE_URL")
     if "postgres" in wanted and postgres_url:
+        if args.prepare_threshold:
+            PREPARE_THRESHOLD.append(None if args.prepare_threshold == "none" else int(args.prepare_threshold))
+            figures["prepare_threshold"] = args.prepare_threshold
         try:
             figures.update(run("postgres", args.declarations, postgres_url, args.profile, args.profile_kind,
                            args.statements))
