@@ -12,13 +12,14 @@ PORT ?= 5000
 DEBIAN_PACKAGES := wkhtmltopdf fonts-noto-cjk poppler-utils chromium redis-server
 CI_DATABASE_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: help setup system-packages python-packages assets db run test test-sqlite test-postgres lint bench clean
+.PHONY: help setup system-packages python-packages assets db run test test-sqlite test-postgres lint bench clean \
+	bench-review-chain bench-inbox bench-engine-step bench-load
 
 help:
 	@echo "make run    install what is missing, prepare the database with demo data, serve on http://$(HOST):$(PORT)"
 	@echo "make test   install what is missing and run the whole suite (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)"
 	@echo "make lint   ruff and mypy"
-	@echo "make bench  benchmarks in bench/"
+	@echo "make bench  benchmarks in bench/ (one of them: make bench-review-chain, bench-inbox, bench-engine-step, bench-load)"
 
 setup: system-packages python-packages assets
 
@@ -100,6 +101,16 @@ lint: python-packages
 
 bench: setup
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit $$?; done
+
+# One benchmark each (PostgreSQL too when TEST_DATABASE_URL is set; bench-load needs it).
+bench-review-chain: setup
+	$(BIN)/python bench/review_chain.py --declarations 1000
+bench-inbox: setup
+	$(BIN)/python bench/inbox.py --explain
+bench-engine-step: setup
+	$(BIN)/python bench/engine_step.py
+bench-load: setup
+	$(BIN)/python bench/load_review.py --seconds 60
 
 clean:
 	rm -rf $(VENV) $(STATIC)/node_modules $(STATIC)/vendor instance

@@ -20,12 +20,46 @@ def _secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ValueError(f"{name} must be a whole number, got {raw!r}")
+    return int(raw)
+
+
+def engine_options(database_url: str) -> dict[str, object]:
+    """The connection pool of one process (README, "Production": size it for N web + M job workers).
+
+    Each gunicorn sync worker and each Celery worker process has its own pool; a request or a job item holds one
+    connection for its transaction, so DATABASE_POOL_SIZE is the number of threads that work at once in one
+    process (1 for sync workers and prefork Celery children; the default 5 suits gthread workers), and
+    DATABASE_MAX_OVERFLOW the extra connections it may open in a burst, closed again when returned. A process
+    that waits DATABASE_POOL_TIMEOUT seconds for a connection fails the request. pool_pre_ping checks a pooled
+    connection before handing it out (one light round trip per checkout) so a database restart or a dropped idle
+    connection costs a reconnect, not a 500; DATABASE_POOL_PRE_PING=0 turns it off when the network is reliable.
+    Connections are replaced after DATABASE_POOL_RECYCLE seconds (below any firewall's idle cut-off)."""
+    options: dict[str, object] = {"pool_pre_ping": os.environ.get("DATABASE_POOL_PRE_PING", "1") != "0"}
+    if not database_url.startswith("sqlite"):
+        options.update(pool_size=_int_env("DATABASE_POOL_SIZE", 5),
+                       max_overflow=_int_env("DATABASE_MAX_OVERFLOW", 5),
+                       pool_timeout=_int_env("DATABASE_POOL_TIMEOUT", 30),
+                       pool_recycle=_int_env("DATABASE_POOL_RECYCLE", 1800))
+    threshold = os.environ.get("DATABASE_PREPARE_THRESHOLD", "").strip().lower()
+    if threshold and database_url.startswith("postgresql+psycopg"):
+        # psycopg prepares a statement server-side after this many uses on a connection; "none" never (PgBouncer).
+        options["connect_args"] = {"prepare_threshold": None if threshold == "none"
+                                   else _int_env("DATABASE_PREPARE_THRESHOLD", 5)}
+    return options
+
+
 def build_config(instance_path: Path, overrides: dict[str, object] | None = None) -> dict[str, object]:
     instance_path.mkdir(parents=True, exist_ok=True)
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'zhiping.db'}"
     config: dict[str, object] = {
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE") == "1",

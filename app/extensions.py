@@ -56,3 +56,20 @@ def _column_attributes(entity: type) -> tuple[tuple[str, str], ...]:
     """(column name, attribute name) of every column of `entity`'s table."""
     mapper = inspect(entity)
     return tuple((column.name, mapper.get_property_by_column(column).key) for column in mapper.local_table.c)
+
+
+def transaction_memo(name: str) -> dict[Any, Any]:
+    """A dict that lives as long as db.session's current transaction: what one action has read and will read again
+    (the declaration's arrivals, a unit's review levels, the instance row it locked) without asking the database
+    twice. A commit or rollback starts a new transaction, and so an empty memo: nothing outlives what the
+    transaction saw (DESIGN §1: nothing relies on memory of a previous request)."""
+    session = db.session()
+    transaction = session.get_transaction()
+    if transaction is None:  # nothing read yet: nothing to remember (and no transaction to tie it to)
+        return {}
+    held = session.info.get("transaction_memo")
+    if held is None or held[0] is not transaction:
+        held = (transaction, {})
+        session.info["transaction_memo"] = held
+    memo: dict[Any, Any] = held[1].setdefault(name, {})
+    return memo

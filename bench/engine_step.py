@@ -1,4 +1,19 @@
-"""One user-task step: the bare engine against the app's HTTP endpoint, same diagram, same run (issue #3).
+"""One user-task step: the bare engine against the app's HTTP endpoint, same diagram, same run (issues #3, 20).
+
+Default run (issue 20): the production diagram application_review (calling unit_review), a declaration's 16-step
+life on bench/review_chain.py's world — school L1 (公示 and uploads) and L2; 教育局 L1, L2 审核退回 to the school;
+the school again L1, L2; 教育局 L1, L2; 市人社局 L1, L2 审核退回 to the applicant; the applicant 重新提交; 市人社局
+L1, L2; 省人社厅 L1, L2; the committee's 参评资格审核 — on CHAIN_LIVES declarations, each life after the previous.
+- app:  the page's own POST through a Flask test client signed in as the actor: /application-review/applications/
+  <id> (or /qualification/<id>) with task_id, decision, opinion, 退回至 and, at the school's first arrival, the 公示
+  dates and two PDF uploads; /applicant/declarations/<id>/submit with the 修改说明 for the applicant; 302 each.
+- bare: the same life on an instance of the same diagram on a raw DB-API connection to the same SQLite file:
+  SELECT the blob, load it on the cached spec, complete the ready user task with the same form data, engine steps,
+  dump, UPDATE with the version check, COMMIT. The diagram's business operations (route_declaration …) are replaced
+  by pure-Python stand-ins that route exactly as the real ones (the floor has no business records).
+`ratio` = median app step / median bare step (target ≤ 2.5), with `ratio_by_step` over the 16 steps.
+
+`--diagram superior_change` runs the smallest diagram instead (issue #3's run, target ≤ 2.0), as follows.
 
 The diagram is unit_superior_change (calling unit_review): the new superior's reviewer returns the request
 (审核退回) and the unit's administrator corrects it (修改变更申请), LIFE_REQUESTS times per instance, on
@@ -25,7 +40,8 @@ medians per request and as `breakdown_ms` in the JSON.
 `flask_floor_ms` is the same test client posting the same form to a minimal Flask app in the same run: a signed
 session cookie, one flash, a 302, no database and no work: what any Flask request of this shape costs here.
 
-Run: .venv/bin/python bench/engine_step.py [--life N] [--breakdown]   (last line of output is a JSON object)
+Run: .venv/bin/python bench/engine_step.py [--diagram chain|superior_change] [--lives N] [--life N] [--breakdown]
+(last line of output is a JSON object; --life and --breakdown belong to superior_change)
 """
 
 from __future__ import annotations
@@ -41,6 +57,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +65,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from flask.testing import FlaskClient  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from app.extensions import db  # noqa: E402
 from app.models import (  # noqa: E402
@@ -246,11 +263,239 @@ def breakdown(samples: list[dict[str, float]]) -> dict[str, float]:
     return {label: ms(statistics.median(values)) for label, values in rows.items()}
 
 
+# --- the application_review chain (default) ------------------------------------------------------------------
+
+CHAIN_LIVES = 30
+# (actor, decision, 退回至): actor "<role>_l<level>" (review_chain.ROLE_NAMES), "applicant" or "qualify".
+CHAIN_LIFE: tuple[tuple[str, str, str], ...] = (
+    ("school_l1", "pass", ""), ("school_l2", "pass", ""),
+    ("competent_l1", "pass", ""), ("competent_l2", "return", "0"),
+    ("school_l1", "pass", ""), ("school_l2", "pass", ""),
+    ("competent_l1", "pass", ""), ("competent_l2", "pass", ""),
+    ("city_l1", "pass", ""), ("city_l2", "return", "applicant"),
+    ("applicant", "submit", ""),
+    ("city_l1", "pass", ""), ("city_l2", "pass", ""),
+    ("province_l1", "pass", ""), ("province_l2", "pass", ""),
+    ("qualify", "pass", ""),
+)
+CHAIN_OPINION = {"pass": "材料齐全，同意上报", "return": "请补充材料"}
+CORRECTION_NOTE = "已按要求补充材料"
+
+
+class ChainStandIns:
+    """The diagram's business operations for the bare path: they route as services.applications.application_review
+    does (path index, the stack of units waiting for a return), on a dict instead of the database."""
+
+    def __init__(self, unit_ids: list[int], committee_unit_id: int) -> None:
+        self.path = [*unit_ids, committee_unit_id]
+        self.step, self.resume = 0, []  # type: ignore[var-annotated]
+
+    def route_declaration(self, declaration_id: int) -> dict[str, Any]:
+        at_committee = self.step == len(self.path) - 1
+        return {"unit_id": self.path[self.step], "levels": [1] if at_committee else [1, 2],
+                "at_committee": at_committee}
+
+    def pass_declaration(self, declaration_id: int, opinion: str = "") -> str:
+        if self.step == len(self.path) - 1:
+            return "accepted"
+        waiting = [index for index in self.resume if index > self.step]
+        self.resume = waiting[:-1]
+        self.step = waiting[-1] if waiting else self.step + 1
+        return "next"
+
+    def return_declaration(self, declaration_id: int, opinion: str = "", return_to: str = "") -> str:
+        self.resume.append(self.step)
+        if return_to in ("", "applicant"):
+            return "applicant"
+        self.step = int(return_to)
+        return "unit"
+
+    def reject_declaration(self, declaration_id: int, opinion: str = "") -> None:
+        raise AssertionError("the life has no 不通过")
+
+    def engine(self) -> Any:
+        from services.workflow.scripting import WHITELIST, FunctionRegistry
+
+        registry = FunctionRegistry(dict(WHITELIST))
+        for name in ("route_declaration", "pass_declaration", "return_declaration", "reject_declaration"):
+            registry.register(name, getattr(self, name), replace=True)
+        return build_script_engine(registry)
+
+
+def chain_bare_step(conn: sqlite3.Connection, parsed: Any, engine: Any, instance_id: int,
+                    form: dict[str, str]) -> float:
+    began = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    blob, version = conn.execute("SELECT state, lock_version FROM process_instance WHERE id = ?",
+                                 (instance_id,)).fetchone()
+    workflow = state.load_state(blob, parsed, engine)
+    runner.complete_task(workflow, runner.ready_user_tasks(workflow)[0].task_id, form)
+    updated = conn.execute("UPDATE process_instance SET state = ?, lock_version = ? WHERE id = ? AND lock_version = ?",
+                           (state.dump_state(workflow), version + 1, instance_id, version)).rowcount
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - began
+    assert updated == 1
+    return elapsed
+
+
+def run_chain(lives: int) -> dict[str, Any]:
+    import io
+
+    from bench import review_chain
+    from services.org.accounts import hash_password
+
+    with tempfile.TemporaryDirectory(prefix="bench_engine_step_chain_") as tmp:
+        app = build_app(Path(tmp))
+        with app.app_context():
+            world = review_chain.build_world(lives)
+        declaration_ids = review_chain.draft(app, world)
+        with app.app_context():
+            from app.models import Applicant, Declaration, Unit
+
+            usernames = dict(db.session.execute(select(User.id, User.username)).tuples().all())
+            applicant_hash = hash_password(PASSWORD)
+            applicants = {}
+            for declaration in db.session.scalars(select(Declaration).where(Declaration.id.in_(declaration_ids))):
+                applicant = db.session.get(Applicant, declaration.applicant_id)
+                assert applicant is not None
+                applicant.password_hash = applicant_hash
+                applicants[declaration.id] = applicant.id_number
+            units = {u.id: u.unit_type_code for u in db.session.scalars(select(Unit))}
+            definition = definitions.latest("application_review")
+            assert definition is not None
+            parsed, definition_id = definitions.parsed(definition), definition.id
+            db.session.commit()
+            db.session.remove()
+        clients: dict[str, FlaskClient] = {}
+
+        def staff(user_id: int) -> FlaskClient:
+            name = usernames[user_id]
+            if name not in clients:
+                clients[name] = signed_in(app, name)
+            return clients[name]
+
+        def applicant_client(declaration_id: int) -> FlaskClient:
+            client = app.test_client()
+            response = client.post("/applicant/login", data={"account": applicants[declaration_id],
+                                                             "password": PASSWORD})
+            assert response.status_code == 302, response.status_code
+            return client
+
+        raw = sqlite3.connect(Path(tmp) / "bench.db", isolation_level=None)
+        raw.execute("PRAGMA busy_timeout=5000")
+        raw.execute("PRAGMA synchronous=NORMAL")  # as the app's connections (app/__init__.py), for a fair ratio
+        today = date.today()
+        bare, app_times, engine_only, statuses = [], [], [], []
+        by_step: dict[int, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+        for life, declaration_id in enumerate(declaration_ids):
+            with app.app_context():
+                applicant = db.session.scalar(select(Applicant).join(Declaration, Declaration.applicant_id ==
+                                                                     Applicant.id).where(Declaration.id == declaration_id))
+                assert applicant is not None
+                review_chain.declarations.submit(applicant, db.session.get(Declaration, declaration_id), datetime.now())
+                db.session.commit()
+                path = db.session.get(Declaration, declaration_id).path  # type: ignore[union-attr]
+                path_units = [int(entry["unit_id"]) for entry in path[:-1]]
+                db.session.remove()
+            stand_ins = ChainStandIns(path_units, 0)  # the committee step needs no unit of its own here
+            engine = stand_ins.engine()
+            with app.app_context():
+                with instances.acting_as(None):
+                    workflow = runner.start(parsed, {"declaration_id": -life - 1}, engine)
+                blob = state.dump_state(workflow)
+                bare_instance = raw.execute(
+                    "INSERT INTO process_instance (definition_id, business_type, business_id, title, unit_id, status, "
+                    "state, lock_version) VALUES (?, 'bench_bare', ?, 'bare', NULL, 'running', ?, 1) RETURNING id",
+                    (definition_id, life, blob)).fetchone()[0]
+            for step, (actor, decision, return_to) in enumerate(CHAIN_LIFE):
+                form = ({"note": CORRECTION_NOTE} if actor == "applicant" else
+                        {"decision": decision, "opinion": CHAIN_OPINION[decision], "return_to": return_to})
+                # Engine only, on a copy of the bare instance's blob (nothing saved; the stand-ins' routing state
+                # is kept aside so the bare step that follows routes the same way).
+                saved = (stand_ins.step, list(stand_ins.resume))
+                began = time.perf_counter()
+                workflow = state.load_state(blob, parsed, engine)
+                runner.complete_task(workflow, runner.ready_user_tasks(workflow)[0].task_id, form)
+                state.dump_state(workflow)
+                engine_only.append(time.perf_counter() - began)
+                stand_ins.step, stand_ins.resume = saved
+                bare.append(chain_bare_step(raw, parsed, engine, bare_instance, form))
+                blob = raw.execute("SELECT state FROM process_instance WHERE id = ?", (bare_instance,)).fetchone()[0]
+
+                # The app's step: the page's POST as the actor.
+                with app.app_context():
+                    task_id, unit_id, level_no = review_chain.open_tasks(app)[declaration_id]
+                if actor == "applicant":
+                    client = applicant_client(declaration_id)
+                    url, data = f"/applicant/declarations/{declaration_id}/submit", {"note": CORRECTION_NOTE}
+                else:
+                    level = 1 if actor == "qualify" else int(actor[-1])
+                    assert actor == "qualify" or level == level_no, (actor, level_no)
+                    user_id = world.qualifier_id if actor == "qualify" else world.reviewers[unit_id][level - 1][0]
+                    client = staff(user_id)
+                    kind = "qualification" if actor == "qualify" else "applications"
+                    url = f"/application-review/{kind}/{declaration_id}"
+                    data = {"task_id": str(task_id), **form}
+                    first_at_school = actor == "school_l1" and units[unit_id] == "declaring" and step == 0
+                    if first_at_school:
+                        data.update({"publicity_start": f"{today - timedelta(days=14):%Y-%m-%d}",
+                                     "publicity_end": f"{today - timedelta(days=3):%Y-%m-%d}",
+                                     "publicity_proof": (io.BytesIO(review_chain.PDF), "公示证明.pdf"),
+                                     "recommendation": (io.BytesIO(review_chain.PDF), "推荐意见.pdf")})
+                began = time.perf_counter()
+                response = client.post(url, data=data, content_type="multipart/form-data")
+                app_times.append(time.perf_counter() - began)
+                statuses.append(response.status_code)
+                if response.status_code != 302:
+                    raise SystemExit(f"life {life} step {step} ({actor} {decision}): {response.status_code}\n"
+                                     f"{response.get_data(as_text=True)[:2000]}")
+                consume_flash(client)
+                by_step[step][0].append(bare[-1])
+                by_step[step][1].append(app_times[-1])
+        raw.close()
+        with app.app_context():
+            accepted = db.session.scalar(select(func.count()).select_from(Declaration).where(
+                Declaration.status == "accepted"))
+        assert accepted == len(declaration_ids), accepted
+        floor = flask_floor()
+    return {
+        "benchmark": "engine_step",
+        "diagram": "application_review (+ unit_review), the 16-step life",
+        "steps": len(app_times),
+        "life_steps": len(CHAIN_LIFE),
+        "bare_ms": ms(statistics.median(bare)),
+        "app_ms": ms(statistics.median(app_times)),
+        "ratio": round(statistics.median(app_times) / statistics.median(bare), 2),
+        "bare_p90_ms": ms(statistics.quantiles(bare, n=10)[-1]),
+        "app_p90_ms": ms(statistics.quantiles(app_times, n=10)[-1]),
+        "engine_only_ms": ms(statistics.median(engine_only)),
+        "flask_floor_ms": ms(floor),
+        "ratio_by_step": [round(statistics.median(a) / statistics.median(b), 2)
+                          for b, a in (by_step[step] for step in range(len(CHAIN_LIFE)))],
+        "steps_named": [f"{actor} {decision}{' → ' + target if target else ''}" for actor, decision, target in
+                        CHAIN_LIFE],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--life", type=int, default=LIFE_REQUESTS, help="steps per instance (even)")
+    parser.add_argument("--diagram", choices=("chain", "superior_change"), default="chain")
+    parser.add_argument("--lives", type=int, default=CHAIN_LIVES, help="declarations whose life is run (chain)")
+    parser.add_argument("--life", type=int, default=LIFE_REQUESTS, help="steps per instance (even; superior_change)")
     parser.add_argument("--breakdown", action="store_true", help="also time the parts of the app's request")
     args = parser.parse_args()
+    if args.diagram == "chain":
+        figures = run_chain(max(2, args.lives))
+        print(f"bare step (SELECT blob + load + complete + engine steps + dump + UPDATE + COMMIT), median of "
+              f"{len(CHAIN_LIFE)} × {args.lives}: {figures['bare_ms']} ms (p90 {figures['bare_p90_ms']} ms); engine "
+              f"alone {figures['engine_only_ms']} ms")
+        print(f"app step (the review page's POST / the applicant's 重新提交 through the test client, 302): "
+              f"{figures['app_ms']} ms (p90 {figures['app_p90_ms']} ms)")
+        print(f"ratio app / bare: {figures['ratio']} (target ≤ 2.5: {'met' if figures['ratio'] <= 2.5 else 'NOT met'})"
+              f"; by step: {list(zip(figures['steps_named'], figures['ratio_by_step'], strict=True))}")
+        print(f"a minimal Flask app (session cookie, flash, 302, no database): {figures['flask_floor_ms']} ms")
+        print(json.dumps(figures, ensure_ascii=False))
+        return
     life_steps = max(2, args.life - args.life % 2)
     lives = max(4, LIVES * LIFE_REQUESTS // life_steps)
     with tempfile.TemporaryDirectory(prefix="bench_engine_step_") as tmp:

@@ -9,7 +9,8 @@ committee's 参评资格审核 (post committee_reviewer, a 省教育厅 user hol
 save_assessments, save_achievement, add_material) go through the services but are not measured.
 
 Measured, each action a real service call in its own application context and transaction, committed like a
-request (the actor and the declaration loaded fresh):
+request (the actor loaded fresh through the app's user loader, the declaration as the page's POST loads it:
+declarations.load_own / application_review.load_for_unit):
 - submit:  declarations.submit (path resolved, instance started, first task projected);
 - review:  application_review.review, one reviewer completing one task — 2 levels × 4 units, the school's
            first level with its 公示 dates and the two uploads (checked in the action);
@@ -22,11 +23,20 @@ Also: `instance_state_kb` (median len(process_instance.state) / 1024 at the end,
 省人社厅 holds every declaration's open task, `GET /inbox/?tab=todo` for its level-1 reviewer through a signed-in
 test client (the real view, as bench/inbox.py), p95 over INBOX_REQUESTS.
 
+`statements_per_action`: the SQL statements one action sends (an SQLAlchemy `before_cursor_execute` listener on
+the engine; an executemany counts once; BEGIN and COMMIT are not counted — SQLite's BEGIN goes through the
+cursor, psycopg's does not), median per kind — submission, level pass (a
+unit's level 1 that is not the school's: 教育局, 市人社局, 省人社厅), routing pass (a unit's last level, which
+routes the declaration to the next unit), 参评资格审核 — and per measured kind. On a database on another machine
+each statement is a network round trip.
+
 SQLite always (a temporary file); PostgreSQL when TEST_DATABASE_URL is set (a dedicated schema, dropped
-afterwards). Target: sqlite_actions_per_s ≥ 60.
+afterwards), both in the same run, one after the other. Targets (issue #20, --declarations 1000):
+postgres_actions_per_s ≥ 0.9 × sqlite_actions_per_s; a level pass ≤ 12 statements, a submission ≤ 20;
+inbox_page_p95_ms ≤ 10 on both databases.
 
 Run: .venv/bin/python bench/review_chain.py [--declarations N] [--databases sqlite,postgres] [--profile FILE]
-(last line of output is a JSON object)
+[--profile-kind KIND] [--statements]   (last line of output is a JSON object; KIND one of the measured kinds, e.g. school_l2)
 """
 
 from __future__ import annotations
@@ -50,9 +60,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from flask import Flask  # noqa: E402
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import event, func, insert, select  # noqa: E402
+from sqlalchemy.engine.default import CacheStats  # noqa: E402
 
-from app.extensions import db  # noqa: E402
+from app.extensions import db, login_manager  # noqa: E402
 from app.models import (  # noqa: E402
     ActivityAchievement,
     ActivityLevel,
@@ -297,25 +308,66 @@ def draft(app: Flask, world: World) -> list[int]:
 # --- the measured actions -----------------------------------------------------------------------------------
 
 CPU_SECONDS: list[float] = []  # this process's CPU time of each measured action (robust to a busy machine)
+STATEMENTS: list[int] = []  # the SQL statements of each measured action
+_COUNTER = [0]
+_MISSES = [0]
+MISSES: list[int] = []  # statements of each measured action that missed SQLAlchemy's compiled cache
+SHOWN: list[str] = []  # --statements: the SQL of the action being measured
+
+
+def count_statements(app: Flask) -> None:
+    """Count every statement the app's engine sends (executemany once); COMMIT and pool pings are not counted."""
+    def counted(_conn: Any, _cursor: Any, statement: str, _parameters: Any, context: Any, _many: bool) -> None:
+        if statement == "BEGIN":  # SQLite's explicit BEGIN (app._configure_sqlite); psycopg's is implicit
+            return
+        _COUNTER[0] += 1
+        if getattr(context, "compiled", None) is not None and context.cache_hit is not CacheStats.CACHE_HIT:
+            _MISSES[0] += 1  # compiled anew: a statement built per call that SQLAlchemy's cache cannot serve
+        SHOWN.append(" ".join(statement.split())[:300])
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", counted)
 
 
 def timed(app: Flask, action: Callable[[], Any]) -> float:
     """One request's worth of work: a fresh application context and session, the action, COMMIT."""
     began, cpu = time.perf_counter(), time.process_time()
+    _COUNTER[0] = _MISSES[0] = 0
+    SHOWN.clear()
     with app.app_context():
         action()
         db.session.commit()
     CPU_SECONDS.append(time.process_time() - cpu)
+    STATEMENTS.append(_COUNTER[0])
+    MISSES.append(_MISSES[0])
     return time.perf_counter() - began
+
+
+def account(user_id: int) -> Any:
+    """The signed-in account as a request has it: through the app's own user loader (Flask-Login's callback)."""
+    token = TOKENS.get(user_id)
+    if token is None:
+        token = TOKENS[user_id] = db.session.scalar(select(User.session_token).where(User.id == user_id))
+    user = login_manager._user_callback(f"{user_id}:{token}")  # noqa: SLF001 — the loader the requests use
+    assert user is not None
+    return user
+
+
+TOKENS: dict[int, str | None] = {}
+PREPARE_THRESHOLD: list[int | None] = []  # --prepare-threshold
 
 
 def submit_action(applicant_id: int, declaration_id: int) -> Callable[[], Any]:
     def run() -> None:
-        applicant = db.session.get(Applicant, applicant_id)
-        declaration = db.session.get(Declaration, declaration_id)
-        assert applicant is not None and declaration is not None
+        token = APPLICANT_TOKENS[applicant_id]
+        applicant = login_manager._user_callback(f"a:{applicant_id}:{token}")  # noqa: SLF001
+        assert applicant is not None
+        declaration = declarations.load_own(applicant, declaration_id)  # as POST /declarations/<id>/submit
         declarations.submit(applicant, declaration, datetime.now())
     return run
+
+
+APPLICANT_TOKENS: dict[int, str] = {}
 
 
 def publicity_input() -> ReviewInput:
@@ -329,9 +381,8 @@ def publicity_input() -> ReviewInput:
 def review_action(user_id: int, declaration_id: int, task_id: int, first_at_school: bool,
                   opinion: str = OPINION) -> Callable[[], Any]:
     def run() -> None:
-        actor = db.session.get(User, user_id)
-        declaration = db.session.get(Declaration, declaration_id)
-        assert actor is not None and declaration is not None
+        actor = account(user_id)
+        declaration = application_review.load_for_unit(actor, declaration_id)  # as POST /review/applications/<id>
         data = publicity_input() if first_at_school else ReviewInput("pass", opinion)
         application_review.review(actor, declaration, task_id, data)
     return run
@@ -374,20 +425,33 @@ def measure_inbox(app: Flask, world: World) -> dict[str, Any]:
 
 
 def drive(app: Flask, world: World, declaration_ids: list[int], label: str,
-          profiler: cProfile.Profile | None) -> dict[str, Any]:
+          profiler: cProfile.Profile | None, profile_kind: str = "", show: bool = False) -> dict[str, Any]:
     kinds: dict[str, list[float]] = defaultdict(list)
+    statements: dict[str, list[int]] = defaultdict(list)
+    cpu: dict[str, list[float]] = defaultdict(list)
+    misses: dict[str, list[int]] = defaultdict(list)
     figures: dict[str, Any] = {}
 
     def run(kind: str, action: Callable[[], Any]) -> None:
-        if profiler is not None:
+        profiling = profiler is not None and profile_kind in ("", kind)
+        if profiling:
             profiler.enable()
         try:
             kinds[kind].append(timed(app, action))
         finally:
-            if profiler is not None:
+            if profiling:
                 profiler.disable()
+        statements[kind].append(STATEMENTS[-1])
+        cpu[kind].append(CPU_SECONDS[-1])
+        misses[kind].append(MISSES[-1])
+        if show and len(statements[kind]) == 2:  # the second of its kind (caches warm)
+            print(f"  --- {label} {kind}: {len(SHOWN)} statements")
+            for n, sql in enumerate(SHOWN, 1):
+                print(f"  {n:3d} {sql}")
 
     with app.app_context():
+        TOKENS.update(db.session.execute(select(User.id, User.session_token)).tuples().all())
+        APPLICANT_TOKENS.update(db.session.execute(select(Applicant.id, Applicant.session_token)).tuples().all())
         applicants = dict(db.session.execute(select(Declaration.id, Declaration.applicant_id).where(
             Declaration.id.in_(declaration_ids))).all()) if len(declaration_ids) < 1000 else \
             dict(db.session.execute(select(Declaration.id, Declaration.applicant_id)).all())
@@ -424,7 +488,16 @@ def drive(app: Flask, world: World, declaration_ids: list[int], label: str,
     assert accepted == len(declaration_ids) and left == 0, (accepted, left)
     figures["instance_state_end"] = state_sizes_kb(app)
     figures["kinds"] = {kind: {"n": len(v), "median_ms": ms(statistics.median(v)), "p95_ms": p95(v) if len(v) > 1
-                               else ms(v[0]), "total_s": round(sum(v), 2)} for kind, v in kinds.items()}
+                               else ms(v[0]), "total_s": round(sum(v), 2),
+                               "statements": statistics.median(statements[kind]),
+                               "cpu_ms": ms(statistics.median(cpu[kind])),
+                               "cache_misses": statistics.mean(misses[kind][len(v) // 2:])} for kind, v in kinds.items()}
+    level_pass = [n for role in ROLE_NAMES[1:] for n in statements[f"{role}_l1"]]
+    routing_pass = [n for role in ROLE_NAMES for n in statements[f"{role}_l{LEVELS_PER_UNIT}"]]
+    figures["statements_per_action"] = {
+        "submission": statistics.median(statements["submit"]), "level_pass": statistics.median(level_pass),
+        "routing_pass": statistics.median(routing_pass), "qualification": statistics.median(statements["qualify"]),
+        "school_level_1": statistics.median(statements[f"{ROLE_NAMES[0]}_l1"])}
     figures["actions"] = sum(len(v) for v in kinds.values())
     figures["cpu_ms_per_action"] = ms(sum(CPU_SECONDS) / len(CPU_SECONDS))
     CPU_SECONDS.clear()
@@ -433,14 +506,24 @@ def drive(app: Flask, world: World, declaration_ids: list[int], label: str,
 
 
 def progress(label: str, kind: str, samples: list[float], began: float) -> None:
+    tail = STATEMENTS[-len(samples):]
+    cpu = CPU_SECONDS[-len(samples):]
     print(f"  {label} {kind:<12} {len(samples):>6} actions, median {ms(statistics.median(samples)):7.2f} ms, "
-          f"{len(samples) / sum(samples):6.1f} actions/s (wall {time.perf_counter() - began:6.1f} s)", flush=True)
+          f"{len(samples) / sum(samples):6.1f} actions/s, {statistics.median(tail):4.0f} statements, "
+          f"CPU {ms(statistics.median(cpu)):6.2f} ms (wall {time.perf_counter() - began:6.1f} s)", flush=True)
 
 
-def run(label: str, count: int, postgres_url: str | None, profile: str | None) -> dict[str, Any]:
+def run(label: str, count: int, postgres_url: str | None, profile: str | None, profile_kind: str = "",
+        show: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"bench_review_chain_{label}_") as tmp:
         began = time.perf_counter()
         app = build_app(Path(tmp), postgres_url, SCHEMA)
+        if postgres_url and PREPARE_THRESHOLD:
+            with app.app_context():
+                db.engine.dispose()
+                event.listen(db.engine, "connect", lambda dbapi, _record: setattr(
+                    dbapi, "prepare_threshold", PREPARE_THRESHOLD[0]))
+        count_statements(app)
         with app.app_context():
             world = build_world(count)
         built = time.perf_counter() - began
@@ -450,7 +533,7 @@ def run(label: str, count: int, postgres_url: str | None, profile: str | None) -
         print(f"{label}: world built in {built:.1f} s ({SCHOOLS} schools, {count} applicants); "
               f"{len(declaration_ids)} drafts through the services in {drafted:.1f} s", flush=True)
         profiler = cProfile.Profile() if profile else None
-        figures = drive(app, world, declaration_ids, label, profiler)
+        figures = drive(app, world, declaration_ids, label, profiler, profile_kind, show)
         if profiler is not None and profile:
             profiler.dump_stats(f"{profile}.{label}")
             print(f"{label}: profile of the measured actions in {profile}.{label}")
@@ -469,6 +552,12 @@ def run(label: str, count: int, postgres_url: str | None, profile: str | None) -
             f"{label}_inbox_page_p95_ms": figures["inbox_page_p95_ms"],
             f"{label}_inbox_page_median_ms": figures["inbox_page_median_ms"],
             f"{label}_inbox_open_tasks": figures["inbox_open_tasks"],
+            f"{label}_statements_per_action": figures["statements_per_action"],
+            f"{label}_statements_by_kind": {k: v["statements"] for k, v in figures["kinds"].items()},
+            f"{label}_cpu_ms_by_kind": {k: v["cpu_ms"] for k, v in figures["kinds"].items()},
+            # statements compiled anew per action (mean over the second half of each kind: the cache is warm)
+            f"{label}_compiled_cache_misses_by_kind": {k: round(v["cache_misses"], 2)
+                                                       for k, v in figures["kinds"].items()},
             f"{label}_action_median_ms": {k: v["median_ms"] for k, v in figures["kinds"].items()}}
 
 
@@ -477,6 +566,11 @@ def main() -> None:
     parser.add_argument("--declarations", type=int, default=10_000)
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--profile", help="write cProfile stats of the measured actions to FILE.<database>")
+    parser.add_argument("--profile-kind", default="", help="profile only this kind of action (submit, school_l1, "
+                        "competent_l1, …, province_l2, qualify)")
+    parser.add_argument("--statements", action="store_true", help="print the SQL of one action of each kind")
+    parser.add_argument("--prepare-threshold", default="", help="psycopg's prepare_threshold for PostgreSQL "
+                        "(default psycopg's 5; 'none': never prepare server-side; 0: prepare at once)")
     args = parser.parse_args()
     wanted = [d.strip() for d in args.databases.split(",") if d.strip()]
     figures: dict[str, Any] = {"benchmark": "review_chain", "declarations": args.declarations,
@@ -484,11 +578,16 @@ def main() -> None:
                                "schools": SCHOOLS,
                                "actions_per_declaration": 1 + len(ROLE_NAMES) * LEVELS_PER_UNIT + 1}
     if "sqlite" in wanted:
-        figures.update(run("sqlite", args.declarations, None, args.profile))
+        figures.update(run("sqlite", args.declarations, None, args.profile, args.profile_kind,
+                           args.statements))
     postgres_url = os.environ.get("TEST_DATABASE_URL")
     if "postgres" in wanted and postgres_url:
+        if args.prepare_threshold:
+            PREPARE_THRESHOLD.append(None if args.prepare_threshold == "none" else int(args.prepare_threshold))
+            figures["prepare_threshold"] = args.prepare_threshold
         try:
-            figures.update(run("postgres", args.declarations, postgres_url, args.profile))
+            figures.update(run("postgres", args.declarations, postgres_url, args.profile, args.profile_kind,
+                           args.statements))
         finally:
             drop_schema(postgres_url, SCHEMA)
     elif "postgres" in wanted:
@@ -498,8 +597,24 @@ def main() -> None:
     if f"{main_label}_actions_per_s" in figures:
         figures["instance_state_kb"] = figures[f"{main_label}_instance_state_kb"]
         figures["inbox_page_p95_ms"] = figures[f"{main_label}_inbox_page_p95_ms"]
+        figures["statements_per_action"] = figures[f"{main_label}_statements_per_action"]
     if "sqlite_actions_per_s" in figures:
         print(f"target sqlite_actions_per_s ≥ 60: {'met' if figures['sqlite_actions_per_s'] >= 60 else 'NOT met'}")
+    if "sqlite_actions_per_s" in figures and "postgres_actions_per_s" in figures:
+        ratio = figures["postgres_actions_per_s"] / figures["sqlite_actions_per_s"]
+        figures["postgres_over_sqlite"] = round(ratio, 3)
+        print(f"postgres_actions_per_s {figures['postgres_actions_per_s']} beside sqlite_actions_per_s "
+              f"{figures['sqlite_actions_per_s']} (the floor, same run): ratio {ratio:.2f}, target ≥ 0.9: "
+              f"{'met' if ratio >= 0.9 else 'NOT met'}; CPU per action {figures['postgres_cpu_ms_per_action']} ms "
+              f"against {figures['sqlite_cpu_ms_per_action']} ms")
+    for label in ("sqlite", "postgres"):
+        if f"{label}_statements_per_action" in figures:
+            spa = figures[f"{label}_statements_per_action"]
+            print(f"{label} statements per action: {spa} (targets: level pass ≤ 12: "
+                  f"{'met' if spa['level_pass'] <= 12 else 'NOT met'}, submission ≤ 20: "
+                  f"{'met' if spa['submission'] <= 20 else 'NOT met'}); inbox_page_p95_ms "
+                  f"{figures[f'{label}_inbox_page_p95_ms']} (target ≤ 10: "
+                  f"{'met' if figures[f'{label}_inbox_page_p95_ms'] <= 10 else 'NOT met'})")
     print(json.dumps(figures, ensure_ascii=False))
 
 

@@ -23,10 +23,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import exists, inspect, select
+from sqlalchemy.orm import defaultload
 
-from app.extensions import db
-from app.models import Committee, Declaration, DeclarationStep, HumanTask, ReviewActivity, User, WorkflowEvent
+from app.extensions import db, transaction_memo
+from app.models import (
+    Applicant,
+    Committee,
+    Declaration,
+    DeclarationStep,
+    HumanTask,
+    ReviewActivity,
+    User,
+    WorkflowEvent,
+)
 from app.models.declaration import RETURN_TO_APPLICANT
 from services import notifications
 from services.applications.review_paths import ROLE_COMMITTEE, ROLE_COMPETENT, ROLE_DECLARING, ROLE_HR
@@ -66,19 +76,38 @@ def attachment_field(kind: str) -> FieldDefinition:
 
 # --- reading ------------------------------------------------------------------------------------------------
 
+def latest_arrivals(declaration: Declaration) -> dict[int, DeclarationStep]:
+    """Path index → the declaration's latest arrival there (the pending one at its current step among them), in
+    one statement, remembered for the transaction: a review reads the current arrival, its pass reads it again
+    and routing reads the next unit's earlier arrival. Routing keeps the memo current (route_declaration)."""
+    memo = transaction_memo("declaration_arrivals")
+    arrivals = memo.get(declaration.id)
+    if arrivals is None:
+        arrivals = {row.step: row for row in db.session.scalars(select(DeclarationStep).where(
+            DeclarationStep.declaration_id == declaration.id, DeclarationStep.latest.is_(True))
+            .order_by(DeclarationStep.id))}
+        transaction_memo("declaration_arrivals")[declaration.id] = arrivals
+    return arrivals  # type: ignore[no-any-return]
+
+
+def latest_arrivals_known(declaration: Declaration, arrivals: dict[int, DeclarationStep]) -> None:
+    """The caller knows the declaration's latest arrivals (none, before its first submission)."""
+    transaction_memo("declaration_arrivals")[declaration.id] = arrivals
+
+
 def current_row(declaration: Declaration) -> DeclarationStep | None:
-    """The pending arrival of the declaration at the unit it stands at."""
-    return db.session.scalar(select(DeclarationStep).where(
-        DeclarationStep.declaration_id == declaration.id, DeclarationStep.step == declaration.step,
-        DeclarationStep.status == "pending").order_by(DeclarationStep.id.desc()).limit(1))
+    """The pending arrival of the declaration at the unit it stands at (a pending arrival is its step's latest)."""
+    row = latest_arrivals(declaration).get(declaration.step)
+    return row if row is not None and row.status == "pending" else None
 
 
 def step_unit_id(declaration: Declaration, index: int) -> int:
     entry = declaration.path[index]
     if "committee_id" in entry:
         # The one column: a Committee loads its series with every title of it, its levels and specialties.
-        forming_unit_id = db.session.scalar(select(Committee.forming_unit_id)
-                                            .where(Committee.id == int(entry["committee_id"])))
+        with db.session.no_autoflush:  # the caller's pending changes go in its own flush (one UPDATE, not two)
+            forming_unit_id = db.session.scalar(select(Committee.forming_unit_id)
+                                                .where(Committee.id == int(entry["committee_id"])))
         if forming_unit_id is None:
             raise Conflict(f"申报 {declaration.id} 的评委会不存在")
         return forming_unit_id
@@ -96,14 +125,18 @@ def return_targets(declaration: Declaration) -> list[tuple[str, str]]:
 
 def _receive_deadline(declaration: Declaration) -> datetime:
     """The activity's 评委会接收申报截止时间: from the activity when the declaration has it loaded, else that one
-    column. Loading the whole ReviewActivity just for it brings its committee, the committee's series with every
-    title of the series, and all the activity's configuration lists (≈6 ms, on every pass)."""
+    column (read with the declaration by load_for_unit; remembered for the transaction). Loading the whole
+    ReviewActivity just for it brings its committee, the committee's series with every title of the series, and
+    all the activity's configuration lists (≈6 ms, on every pass)."""
     if "activity" not in inspect(declaration).unloaded:
         return declaration.activity.committee_receive_deadline
-    deadline = db.session.scalar(select(ReviewActivity.committee_receive_deadline)
-                                 .where(ReviewActivity.id == declaration.activity_id))
+    deadline = transaction_memo("receive_deadlines").get(declaration.activity_id)
     if deadline is None:
-        raise NotFound("评审活动不存在")
+        deadline = db.session.scalar(select(ReviewActivity.committee_receive_deadline)
+                                     .where(ReviewActivity.id == declaration.activity_id))
+        if deadline is None:
+            raise NotFound("评审活动不存在")
+        transaction_memo("receive_deadlines")[declaration.activity_id] = deadline
     return deadline
 
 
@@ -232,8 +265,8 @@ class ReviewInput:
     uploads: Mapping[str, tuple[file_store.StoredFile, bytes]] | None = None  # kind → checked upload
 
 
-def _task_of(actor: User, declaration: Declaration, task_id: int) -> HumanTask:
-    task = instances.task_to_complete(actor, task_id)
+def _task_of(actor: User, declaration: Declaration, task_id: int, lock: bool = False) -> HumanTask:
+    task = instances.lock_task(actor, task_id) if lock else instances.task_to_complete(actor, task_id)
     if task.business_type != BUSINESS_TYPE or task.business_id != declaration.id:
         raise NotFound("待办不存在或不属于该申报")
     return task
@@ -265,7 +298,7 @@ def review(actor: User, declaration: Declaration, task_id: int, data: ReviewInpu
     """One reviewer's 审核通过 / 审核退回 / 审核不通过 on the declaration's open task, with what the page adds:
     公示 dates and attachments (本单位人员审核), the 退回 target, a 委托评审. Writes nothing when refused."""
     now = now or datetime.now()
-    task = _task_of(actor, declaration, task_id)
+    task = _task_of(actor, declaration, task_id, lock=True)  # the instance locked now: completing needs no re-read
     row = current_row(declaration)
     if row is None:
         raise Conflict("该申报当前不在审核中，请刷新后查看")
@@ -371,9 +404,7 @@ def _pending_row(declaration: Declaration) -> DeclarationStep:
 
 def _previous(declaration: Declaration, index: int) -> DeclarationStep | None:
     """The declaration's latest arrival at path step `index` before this one."""
-    return db.session.scalar(select(DeclarationStep).where(
-        DeclarationStep.declaration_id == declaration.id, DeclarationStep.step == index,
-        DeclarationStep.latest.is_(True)))
+    return latest_arrivals(declaration).get(index)
 
 
 def _arrival(previous: DeclarationStep | None) -> str:
@@ -400,6 +431,7 @@ def route_declaration(declaration_id: int) -> dict[str, Any]:
         row.publicity_start, row.publicity_end = previous.publicity_start, previous.publicity_end
         row.attachments = {k: v for k, v in previous.attachments.items() if k != "delegation_letter"}
     db.session.add(row)
+    latest_arrivals(declaration)[index] = row
     declaration.current_unit_id = unit_id
     at_committee = declaration.at_committee
     levels = [1] if at_committee else audit_chain.review_levels(unit_id, AUDIT_ITEM)
@@ -513,11 +545,25 @@ def reached_unit(declaration: Declaration, unit_id: int) -> bool:
 
 
 def load_for_unit(actor: User, declaration_id: int) -> Declaration:
-    """A declaration the actor's unit declared or reviewed (404 otherwise: its existence is not told)."""
-    declaration = db.session.get(Declaration, declaration_id)
-    if declaration is None or declaration.status == "draft" or not reached_unit(declaration, actor.unit_id):
+    """A declaration the actor's unit declared or reviewed (404 otherwise: its existence is not told).
+
+    One statement: the declaration (its applicant, level and specialty joined; the applicant's education and
+    work history load when a page reads them), whether it reached the actor's unit, and the activity's
+    评委会接收申报截止时间 that a pass checks."""
+    reached = exists().where(DeclarationStep.declaration_id == Declaration.id,
+                             DeclarationStep.unit_id == actor.unit_id)
+    row = db.session.execute(
+        select(Declaration, reached.label("reached"), ReviewActivity.committee_receive_deadline)
+        .join(ReviewActivity, ReviewActivity.id == Declaration.activity_id).where(Declaration.id == declaration_id)
+        .options(defaultload(Declaration.applicant).lazyload(Applicant.educations),
+                 defaultload(Declaration.applicant).lazyload(Applicant.work_history))).first()
+    if row is None:
         raise NotFound("申报不存在或无权查看")
-    return declaration
+    declaration, reached_it, deadline = row
+    if declaration.status == "draft" or not (declaration.unit_id == actor.unit_id or reached_it):
+        raise NotFound("申报不存在或无权查看")
+    transaction_memo("receive_deadlines")[declaration.activity_id] = deadline
+    return declaration  # type: ignore[no-any-return]
 
 
 def require_reviewer(actor: User, declaration: Declaration) -> None:

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defaultload, lazyload
 
 from app.extensions import db
 from app.models import (
@@ -29,11 +30,12 @@ from app.models import (
     ActivityExceptionalCondition,
     ActivityMaterialRequirement,
     Applicant,
+    Committee,
     Declaration,
     DeclarationAchievement,
     HumanTask,
     ReviewActivity,
-    WorkflowEvent,
+    TitleSeries,
 )
 from app.models.declaration import EVALUATION_METHOD_LABELS
 from services.activities.activities import template_config
@@ -62,7 +64,8 @@ def _record(applicant: Applicant, action: str, summary: str, declaration: Declar
 
 
 def load_own(applicant: Applicant, declaration_id: int) -> Declaration:
-    declaration = db.session.get(Declaration, declaration_id)
+    # The applicant is the signed-in one, loaded already: not joined (and its lists selected) again.
+    declaration = db.session.get(Declaration, declaration_id, options=[lazyload(Declaration.applicant)])
     if declaration is None or declaration.applicant_id != applicant.id:
         raise NotFound("申报不存在")
     return declaration
@@ -499,7 +502,10 @@ def submit(applicant: Applicant, declaration: Declaration, now: datetime, note: 
     blacklist.ensure_not_blacklisted(applicant, now.date())
     if declaration.status not in EDITABLE_STATUSES:
         raise Conflict(f"申报当前状态为{declaration.status_label}，不能提交")
-    activity = declaration.activity
+    # The activity with its committee and the committee's series, without every title of the series.
+    activity = db.session.get(ReviewActivity, declaration.activity_id, options=[
+        defaultload(ReviewActivity.committee).defaultload(Committee.series).lazyload(TitleSeries.titles)])
+    assert activity is not None
     if now < activity.apply_start:
         raise Conflict(f"申报开始时间为 {activity.apply_start:%Y-%m-%d %H:%M}，尚未开始申报")
     _require_editable(declaration, now)
@@ -512,18 +518,16 @@ def submit(applicant: Applicant, declaration: Declaration, now: datetime, note: 
     if not path.complete:
         reason = path.broken.reason if path.broken else "审核路径不完整"
         raise InvalidInput(f"审核路径：{reason}", field="path")
+    if declaration.first_submitted_at is None:  # never submitted: it has arrived nowhere yet
+        application_review.latest_arrivals_known(declaration, {})
     declaration.snapshot, declaration.submitted_at = _snapshot(applicant), now
     declaration.path = [_path_entry(step) for step in path.steps]
     declaration.step, declaration.resume_steps = 0, []
     declaration.status, declaration.first_submitted_at = "reviewing", now
-    instance = instances.start_process(
+    instances.start_process(
         application_review.PROCESS_ID, application_review.BUSINESS_TYPE, declaration.id,
         f"职称申报：{applicant.name}（{activity.name}）", declaration.unit_id, {"declaration_id": declaration.id}, None,
-        columns=_task_columns(declaration))
-    # The trail names the applicant as the one who started it (applicants are not staff accounts).
-    db.session.execute(update(WorkflowEvent).where(WorkflowEvent.instance_id == instance.id,
-                                                   WorkflowEvent.action == "start")
-                       .values(actor_name=f"申报人 {applicant.name}"[:30]))
+        columns=_task_columns(declaration), started_by=f"申报人 {applicant.name}")  # applicants have no staff account
     _record(applicant, "declaration.submit", f"申报人 {applicant.name} 提交「{activity.name}」的申报", declaration)
     return declaration
 

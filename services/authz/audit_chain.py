@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from sqlalchemy import Row, bindparam, delete, select
 
-from app.extensions import db
+from app.extensions import db, transaction_memo
 from app.models import AuditLevel, AuditLevelMember, Role, RolePermission, Unit, User, UserRole
 from services.authz import access
 from services.common import audit_log
@@ -70,15 +70,10 @@ def configured_levels(unit_id: int, item_type: str) -> list[AuditLevel]:
     ))
 
 
-_LEVEL_NUMBERS = (select(AuditLevel.level_no)
-                  .where(AuditLevel.unit_id == bindparam("unit_id"), AuditLevel.item_type == bindparam("item_type"))
-                  .order_by(AuditLevel.level_no))
-
-
 def review_levels(unit_id: int, item_type: str) -> list[int]:
-    """The level numbers a review passes through in this unit: the configured ones, else [1] (numbers only:
-    it runs each time a review reaches a unit)."""
-    return list(db.session.scalars(_LEVEL_NUMBERS, {"unit_id": unit_id, "item_type": item_type})) or [1]
+    """The level numbers a review passes through in this unit: the configured ones, else [1]. Read with the
+    levels' members (one statement), which the first level's task then takes as its candidates."""
+    return sorted({number for number, _user_id in _configured(unit_id, item_type)}) or [1]
 
 
 # Every configured level of a unit's item type with its enabled members, and a unit's enabled administrators
@@ -113,9 +108,25 @@ def _read(statement: Any, **params: Any) -> Sequence[Row[Any]]:
     return db.session.connection().execute(statement, params).all()
 
 
+def _configured(unit_id: int, item_type: str) -> Sequence[Row[Any]]:
+    """(level number, enabled member id or None) of the unit's configured levels for the item; remembered for the
+    transaction (a routing step asks for the levels, then for the first level's staff)."""
+    memo = transaction_memo("audit_levels")
+    rows = memo.get((unit_id, item_type))
+    if rows is None:
+        rows = _read(_CONFIGURED_MEMBERS, unit_id=unit_id, item_type=item_type)
+        transaction_memo("audit_levels")[(unit_id, item_type)] = rows
+    return rows  # type: ignore[no-any-return]
+
+
+def forget_levels() -> None:
+    """The transaction changed staff or levels: read them again."""
+    transaction_memo("audit_levels").clear()
+
+
 def candidate_user_ids(unit_id: int, item_type: str, level_no: int) -> list[int]:
     """The staff who may act at `level_no`; enabled accounts only."""
-    configured = _read(_CONFIGURED_MEMBERS, unit_id=unit_id, item_type=item_type)
+    configured = _configured(unit_id, item_type)
     if configured:
         return [user_id for number, user_id in configured if number == level_no and user_id is not None]
     return _admins_and_holders(unit_id, audit_items()[item_type].permission)
@@ -143,6 +154,7 @@ def save_levels(actor: User, unit: Unit, item_type: str, levels: list[dict[str, 
             raise InvalidInput(f"第 {number} 级：只能选择本单位已启用的工作人员", field=f"level_{number}")
         if len(level.get("name") or "") > 30:
             raise InvalidInput(f"第 {number} 级：级别名称不能超过 30 个字", field=f"level_{number}")
+    forget_levels()
     db.session.execute(delete(AuditLevel).where(AuditLevel.unit_id == unit.id, AuditLevel.item_type == item_type))
     db.session.flush()
     saved = []

@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import lru_cache
 from math import ceil
 from typing import Any, Literal, TypedDict
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, or_, select, true
 
 from app.extensions import db
 from app.models import Unit, User
@@ -233,18 +234,37 @@ class TabCounts(TypedDict):
 
 def tab_counts(user: User) -> TabCounts:
     """待办 per business type, all 待办 and all 已办 — capped, in one round trip."""
-    types = sorted(filter_types())
-
-    def capped(stmt: Select[tuple[int]]) -> ColumnElement[int]:
-        return _capped_count(stmt).scalar_subquery()
-
-    # Each count reads at most COUNT_CAP + 1 entries of one index range (candidate per type, candidate, done).
-    todo = select(HumanTaskCandidate.task_id).where(*_todo_bucket(user))
-    columns = [capped(todo.where(HumanTaskCandidate.business_type == t)) for t in types]
-    columns += [capped(todo), capped(select(HumanTask.id).where(*_done_bucket(user)))]
-    counts = list(db.session.execute(select(*columns)).one())
+    types = tuple(sorted(filter_types()))
+    counts = list(db.session.execute(_tab_counts_statement(types), {"user_id": user.id}).one())
     return TabCounts(todo={t: n for t, n in zip(types, counts, strict=False) if n},
                      todo_total=counts[-2], done_total=counts[-1])
+
+
+@lru_cache(maxsize=8)
+def _tab_counts_statement(types: tuple[str, ...]) -> Select[Any]:
+    """tab_counts' statement, built once (it runs on every page with the inbox badge).
+
+    Each count reads at most COUNT_CAP + 1 entries of one index range (candidate per type, done). The total is
+    COUNT_CAP + 1 as soon as one type's count is over the cap, without reading its range again; otherwise it is
+    counted (a task's type need not be one of `types`). The per-type counts are a MATERIALIZED CTE so that the
+    CASE reads them without running them twice, and its other branch runs only when taken (both databases
+    evaluate an uncorrelated subquery when first needed)."""
+    user_id = bindparam("user_id")
+    todo = select(HumanTaskCandidate.task_id).where(HumanTaskCandidate.user_id == user_id,
+                                                    HumanTaskCandidate.is_open == true())
+
+    def capped(stmt: Select[Any]) -> ColumnElement[int]:
+        return _capped_count(stmt).scalar_subquery()
+
+    per_type = [capped(todo.where(HumanTaskCandidate.business_type == t)).label(f"type_{n}")
+                for n, t in enumerate(types)]
+    done = capped(select(HumanTask.id).where(HumanTask.completed_by_id == user_id)).label("done")
+    counts = select(*per_type, done).cte("inbox_counts").prefix_with("MATERIALIZED")
+    type_columns = [counts.c[f"type_{n}"] for n in range(len(types))]
+    total: ColumnElement[int] = capped(todo)
+    if type_columns:
+        total = case((or_(*(column > COUNT_CAP for column in type_columns)), COUNT_CAP + 1), else_=total)
+    return select(*type_columns, total.label("todo_total"), counts.c.done)
 
 
 def unit_filter_choices(user: User, limit: int = 300) -> list[tuple[int, str]]:

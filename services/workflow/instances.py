@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.extensions import db, loaded_from_row
+from app.extensions import db, loaded_from_row, transaction_memo
 from app.models import Unit, User
 from app.models.workflow import (
     HumanTask,
@@ -79,9 +79,16 @@ _NEW_TASK = insert(_HT).returning(_HT.c.id, sort_by_parameter_order=True)
 _NEW_CANDIDATES = insert(_HTC)
 _NEW_EVENT = insert(_WE)
 # A task and whether the user is one of its candidates.
-_TASK_TO_COMPLETE = select(_HT, exists().where(
-    _HTC.c.task_id == _HT.c.id, _HTC.c.user_id == bindparam("user_id")).label("is_candidate")
-).where(_HT.c.id == bindparam("task_id"))
+_IS_CANDIDATE = exists().where(_HTC.c.task_id == _HT.c.id, _HTC.c.user_id == bindparam("user_id")).label("is_candidate")
+_TASK_TO_COMPLETE = select(_HT, _IS_CANDIDATE).where(_HT.c.id == bindparam("task_id"))
+# lock_task: the task's instance row locked and read with the task in one round trip on PostgreSQL (the instance
+# columns prefixed "pi_"); on SQLite the no-op UPDATE of _LOCK_SQLITE finds the instance through the task.
+_LOCK_TASK_FOR_UPDATE = (select(_HT, _IS_CANDIDATE, *(c.label(f"pi_{c.name}") for c in _LOCKED_COLUMNS))
+                         .join(_PI, _PI.c.id == _HT.c.instance_id).where(_HT.c.id == bindparam("task_id"))
+                         .with_for_update(of=_PI))
+_LOCK_SQLITE_BY_TASK = (update(_PI).where(_PI.c.id == select(_HT.c.instance_id).where(_HT.c.id == bindparam("task_id"))
+                                          .scalar_subquery())
+                        .values(lock_version=_PI.c.lock_version).returning(*_LOCKED_COLUMNS))
 
 
 @dataclass(frozen=True)
@@ -116,19 +123,29 @@ def _load_workflow(instance: ProcessInstance) -> Any:
 
 
 def start_process(process_id: str, business_type: str, business_id: int, title: str, unit_id: int | None,
-                  data: Mapping[str, Any], actor: User | None, columns: Mapping[str, Any] | None = None
-                  ) -> ProcessInstance:
-    """Start the newest version of `process_id` for a business record and project its first tasks."""
-    definition = definitions.newest_or_deploy(process_id)
+                  data: Mapping[str, Any], actor: User | None, columns: Mapping[str, Any] | None = None,
+                  started_by: str = "") -> ProcessInstance:
+    """Start the newest version of `process_id` for a business record and project its first tasks.
+    `started_by`: the name the trail's first entry gives (an applicant, who has no staff account)."""
+    with db.session.no_autoflush:  # the caller's changes go in one flush with what the engine's steps change
+        definition = definitions.newest_or_deploy(process_id)
     with acting_as(actor):
         workflow = runner.start(definitions.parsed(definition), data, build_script_engine())
+    timers = runner.waiting_timers(workflow)
+    completed = runner.is_completed(workflow)
+    # One INSERT with the state: the engine has run already.
     instance = ProcessInstance(definition_id=definition.id, business_type=business_type, business_id=business_id,
-                               title=title[:200], unit_id=unit_id, state=b"", started_by_id=actor.id if actor else None)
+                               title=title[:200], unit_id=unit_id, state=state.dump_state(workflow),
+                               started_by_id=actor.id if actor else None,
+                               next_timer_at=timers[0].astimezone(UTC).replace(tzinfo=None) if timers else None,
+                               status="completed" if completed else "running")
     instance.definition = definition
     db.session.add(instance)
     db.session.flush()
-    _event(instance, None, actor, "start", "")
-    _save(instance, workflow, columns or {})
+    _event(instance, None, actor, "start", "", started_by)
+    if completed:
+        _event(instance, None, None, "completed", "")
+    _project(instance, workflow, columns or {}, set(), {})  # a new instance has no rows yet
     return instance
 
 
@@ -176,6 +193,66 @@ def task_to_complete(actor: User, task_id: int) -> HumanTask:
     return loaded_from_row(HumanTask, row._mapping)
 
 
+@dataclass(frozen=True)
+class _Locked:
+    """The instance row as lock_task read it under the lock: what complete_checked_task needs of it."""
+
+    id: int
+    definition_id: int
+    business_type: str
+    business_id: int
+    title: str
+    unit_id: int | None
+    status: str
+    state: bytes
+    lock_version: int
+    sha256: str
+
+
+def _fresh_task(row: Any) -> HumanTask:
+    """The session's HumanTask for a row read under the lock: the one it holds, brought up to the row (as the
+    refresh it replaces), or one built from the row."""
+    mapping = row._mapping
+    task = db.session.identity_map.get(inspect(HumanTask).identity_key_from_primary_key([mapping["id"]]))
+    if task is None:
+        return loaded_from_row(HumanTask, mapping)
+    if task not in db.session.dirty:
+        for column in _HT.c:
+            set_committed_value(task, column.key, mapping[column.name])
+    return task  # type: ignore[no-any-return]
+
+
+def lock_task(actor: User, task_id: int) -> HumanTask:
+    """task_to_complete with its instance locked for this transaction first, so that completing it needs no
+    second read: one statement on PostgreSQL (SELECT … FOR UPDATE OF process_instance, with the task and the
+    candidate check), two on SQLite (the no-op UPDATE that takes the write lock, then the task). 404 unknown,
+    403 not a candidate, 409 when another writer holds the instance (SQLite)."""
+    held = transaction_memo("locked_tasks").get(task_id)
+    if held is not None and held[1] == actor.id:  # locked and checked for this actor already (the inbox's post)
+        return held[0]  # type: ignore[no-any-return]
+    db.session.flush()  # as the ORM's autoflush would: the rows show what the caller changed
+    connection = db.session.connection()
+    try:
+        if connection.dialect.name == "sqlite":
+            instance_row = connection.execute(_LOCK_SQLITE_BY_TASK, {"task_id": task_id}).first()
+            row = connection.execute(_TASK_TO_COMPLETE, {"task_id": task_id, "user_id": actor.id}).first() \
+                if instance_row is not None else None
+            locked = _Locked(**instance_row._mapping) if instance_row is not None else None
+        else:
+            row = connection.execute(_LOCK_TASK_FOR_UPDATE, {"task_id": task_id, "user_id": actor.id}).first()
+            locked = _Locked(**{c.name: row._mapping[f"pi_{c.name}"] for c in _LOCKED_COLUMNS}) if row else None
+    except OperationalError as exc:  # SQLite: another writer holds the database
+        raise Conflict("该待办正在被他人办理，请刷新后重试") from exc
+    if row is None or locked is None:
+        raise NotFound("待办不存在")
+    if not row.is_candidate:
+        raise Forbidden("您不是该待办的办理人，无权办理")
+    task = _fresh_task(row)
+    transaction_memo("locked_instances")[locked.id] = locked
+    transaction_memo("locked_tasks")[task_id] = (task, actor.id)
+    return task
+
+
 def complete_human_task(actor: User, task_id: int, form_data: Mapping[str, Any],
                         columns: Mapping[str, Any] | None = None) -> HumanTask:
     """Validate the task's form, run the task, advance the engine, save, project, trail — or raise."""
@@ -197,7 +274,7 @@ def register_completer(business_type: str, completer: TaskCompleter) -> None:
 def complete_posted_task(actor: User, task_id: int, form_data: Mapping[str, Any]) -> HumanTask:
     """A task completed from the inbox (its page or a batch): through its area's operation when one is
     registered, so a batch applies exactly the checks of the single action."""
-    task = task_to_complete(actor, task_id)
+    task = lock_task(actor, task_id)
     completer = _COMPLETERS.get(task.business_type)
     if completer is not None:
         return completer(actor, task, form_data)
@@ -206,15 +283,19 @@ def complete_posted_task(actor: User, task_id: int, form_data: Mapping[str, Any]
 
 def complete_checked_task(actor: User, task: HumanTask, form_data: Mapping[str, Any],
                           columns: Mapping[str, Any] | None = None) -> HumanTask:
-    """complete_human_task for a task that task_to_complete has just given `actor` (candidacy checked once)."""
-    try:
-        locked = _lock_row(task.instance_id)
-        if db.session.connection().dialect.name != "sqlite":
-            # SQLite needs no re-read: the lock above succeeds only when no writer committed since this
-            # transaction's first read, so the task as read is current. PostgreSQL reads committed rows.
-            db.session.refresh(task)
-    except OperationalError as exc:  # SQLite: another writer holds the database
-        raise Conflict("该待办正在被他人办理，请刷新后重试") from exc
+    """complete_human_task for a task that task_to_complete or lock_task has just given `actor` (candidacy
+    checked once). After lock_task the instance is locked already and the task current: no statement here."""
+    locked: _Locked | Row[Any] | None = transaction_memo("locked_instances").pop(task.instance_id, None)
+    if locked is None:
+        try:
+            locked = _lock_row(task.instance_id)
+            if db.session.connection().dialect.name != "sqlite":
+                # SQLite needs no re-read: the lock above succeeds only when no writer committed since this
+                # transaction's first read, so the task as read is current. PostgreSQL reads committed rows.
+                db.session.refresh(task)
+        except OperationalError as exc:  # SQLite: another writer holds the database
+            raise Conflict("该待办正在被他人办理，请刷新后重试") from exc
+    transaction_memo("locked_tasks").pop(task.id, None)  # its row changes now: a later lock_task reads it again
     if task.status != "open":
         raise Conflict("该待办已被处理，请刷新后查看")
     if locked.status == "suspended":
@@ -226,6 +307,8 @@ def complete_checked_task(actor: User, task: HumanTask, form_data: Mapping[str, 
     spec = specs.load_spec_cached(
         lambda: db.session.execute(_SPEC_BLOB, {"definition_id": definition_id}).scalar_one(), locked.sha256)
     workflow = state.load_state(locked.state, spec, build_script_engine())
+    # The projection's open rows are the READY user tasks as saved (DESIGN §2): those before this step.
+    open_before = runner.ready_task_ids(workflow)
     with acting_as(actor):
         runner.complete_task(workflow, task.task_uuid, data)
     decision = str(data.get("decision") or "submit")
@@ -252,7 +335,8 @@ def complete_checked_task(actor: User, task: HumanTask, form_data: Mapping[str, 
     _expire_loaded(ProcessInstance, locked.id)
     if completed:
         _event(instance, None, None, "completed", "")
-    _project(instance, workflow, columns or {})
+    open_before.discard(task.task_uuid)  # done above
+    _project(instance, workflow, columns or {}, open_before, {k: getattr(task, k) for k in _CARRIED})
     return task
 
 
@@ -282,24 +366,35 @@ def _save(instance: ProcessInstance, workflow: Any, columns: Mapping[str, Any]) 
     _project(instance, workflow, columns)
 
 
-def _project(instance: ProcessInstance | _Instance, workflow: Any, columns: Mapping[str, Any]) -> None:
+def _project(instance: ProcessInstance | _Instance, workflow: Any, columns: Mapping[str, Any],
+             open_before: set[str] | None = None, carried: Mapping[str, Any] | None = None) -> None:
     """Make human_task's open rows equal the READY user tasks of `workflow` (DESIGN §2 "Inbox projection").
 
+    `open_before`: the uuids of the rows open now, when the caller knows them (the READY user tasks of the state
+    it loaded, less the one it closed), with the business columns new rows carry; else both are read.
     Written through Core after the ORM's pending changes are flushed; human_task rows it changes that the
     session holds are expired, and their candidates' copies are updated here (the ORM hook does not see Core)."""
     db.session.flush()
     connection = db.session.connection()
     ready = {t.task_id: t for t in runner.ready_user_tasks(workflow)}
-    rows = connection.execute(_OPEN_ROWS, {"instance_id": instance.id}).all()
-    open_rows = {row.task_uuid: row for row in rows if row.status == "open"}
-    gone = [row.id for uuid, row in open_rows.items() if uuid not in ready]
+    if open_before is None:
+        rows = connection.execute(_OPEN_ROWS, {"instance_id": instance.id}).all()
+        open_rows = {row.task_uuid: row.id for row in rows if row.status == "open"}
+        previous = rows[-1] if rows else None
+        carried = {k: getattr(previous, k) for k in _CARRIED} if previous else {}
+        gone = [task_id for uuid, task_id in open_rows.items() if uuid not in ready]
+    else:
+        open_rows = dict.fromkeys(open_before, 0)
+        gone_uuids = [uuid for uuid in open_before if uuid not in ready]
+        gone = list(connection.execute(select(_HT.c.id).where(
+            _HT.c.instance_id == instance.id, _HT.c.status == "open", _HT.c.task_uuid.in_(gone_uuids))).scalars()) \
+            if gone_uuids else []
+    carried = dict(carried or {})
     if gone:
         connection.execute(update(_HT).where(_HT.c.id.in_(gone)).values(status="cancelled"))
         connection.execute(update(_HTC).where(_HTC.c.task_id.in_(gone)).values(is_open=False))
         for task_id in gone:
             _expire_loaded(HumanTask, task_id)
-    previous = rows[-1] if rows else None
-    carried = {k: getattr(previous, k) for k in _CARRIED} if previous else {}
     created: list[tuple[dict[str, Any], list[int]]] = []
     for uuid, ready_task in ready.items():
         if uuid in open_rows:
@@ -346,12 +441,13 @@ def assign_candidates(assignments: Iterable[tuple[HumanTask, Iterable[int]]], re
 
 
 def _event(instance: ProcessInstance | _Instance, task: HumanTask | None, actor: User | None, action: str,
-           opinion: str) -> None:
+           opinion: str, actor_name: str = "") -> None:
     unit = db.session.get(Unit, task.unit_id) if task is not None and task.unit_id else (actor.unit if actor else None)
     db.session.connection().execute(_NEW_EVENT, {
         "instance_id": instance.id, "human_task_id": task.id if task else None,
         "bpmn_id": task.bpmn_id if task else "", "task_name": task.name if task else "",
-        "actor_id": actor.id if actor else None, "actor_name": actor.name if actor else "系统",
+        "actor_id": actor.id if actor else None,
+        "actor_name": actor_name[:30] or (actor.name if actor else "系统"),
         "unit_id": unit.id if unit else None, "unit_name": unit.name if unit else "", "action": action,
         "opinion": opinion[:2000], "at": datetime.now(),
     })
@@ -366,6 +462,7 @@ def refresh_candidates(unit_id: int) -> int:
     多岗审核 levels changed: a new holder sees them in 待办, one whose permission was withdrawn can no longer act.
     One resolution per post, business type and level; only tasks whose candidates change are rewritten, and
     their number is returned."""
+    audit_chain.forget_levels()
     tasks = list(db.session.scalars(select(HumanTask).where(
         HumanTask.unit_id == unit_id, HumanTask.status == "open", HumanTask.post.in_(_STAFF_POSTS))))
     current: dict[int, set[int]] = {task.id: set() for task in tasks}

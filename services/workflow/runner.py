@@ -35,6 +35,7 @@ __all__ = [
     "complete_task",
     "find_ready_task",
     "is_completed",
+    "ready_task_ids",
     "ready_user_tasks",
     "start",
     "tick",
@@ -131,6 +132,11 @@ def ready_user_tasks(workflow: BpmnWorkflow, routing_keys: Iterable[str] = ROUTI
         for task in workflow.get_tasks(state=TaskState.READY, manual=True)
         if _is_user_task(task)
     ]
+
+
+def ready_task_ids(workflow: BpmnWorkflow) -> set[str]:
+    """The ids of the READY user tasks (ready_user_tasks without building them)."""
+    return {str(task.id) for task in workflow.get_tasks(state=TaskState.READY, manual=True) if _is_user_task(task)}
 
 
 def _find_task(workflow: BpmnWorkflow, task_id: str) -> Any:

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from app.blueprints.workflow import inbox as inbox_views
 from app.extensions import db
 from app.models import CommonOpinion, HumanTask, ProcessInstance, WorkflowEvent
-from services.workflow import forms, instances
+from services.workflow import forms, inbox, instances
 from services.workflow.scripting import WHITELIST
 
 PASSWORD = "Passw0rd2026"  # tests/conftest.py
@@ -103,6 +103,27 @@ def test_todo_list_and_counts_per_business_type(app, org):
     assert "新单位注册申请" in filtered and "医院变更上级单位" not in filtered
     home = html(client.get("/"))
     assert "/inbox/?business_type=unit_superior_change" in home and "变更上级单位审核" in home
+
+
+def test_counts_past_the_cap_and_tasks_of_no_listed_type(app, org, monkeypatch: pytest.MonkeyPatch):
+    """A type over the cap makes the total "cap+" without counting again; under it, the total counts every task,
+    a type missing from audit_items.yaml's list included (issue 20: tab counts in one cheap statement)."""
+    monkeypatch.setattr(inbox, "COUNT_CAP", 2)
+    inbox._tab_counts_statement.cache_clear()
+    try:
+        start("unit_registration", org["school"], org["leshan"], "注册一")
+        start("unit_superior_change", org["hospital"], org["leshan"], "变更一")
+        counts = inbox.tab_counts(org["reviewer"])
+        assert (counts["todo"], counts["todo_total"]) == ({"unit_registration": 1, "unit_superior_change": 1}, 2)
+        monkeypatch.setattr(inbox, "filter_types", lambda: {"unit_registration": "单位注册审核"})
+        inbox._tab_counts_statement.cache_clear()
+        assert inbox.tab_counts(org["reviewer"])["todo_total"] == 2, "an unlisted type still counts in the total"
+        for n in range(2):
+            start("unit_registration", org["school"], org["leshan"], f"注册{n + 2}")
+        counts = inbox.tab_counts(org["reviewer"])
+        assert (counts["todo"], counts["todo_total"]) == ({"unit_registration": 3}, 3), "capped: cap + 1"
+    finally:
+        inbox._tab_counts_statement.cache_clear()
 
 
 def test_done_tab_lists_what_the_user_handled(app, org):

@@ -212,7 +212,8 @@ def diagram(task_id: int) -> Response:
 @bp.route("/tasks/<int:task_id>", methods=["POST"])
 @permission_required("inbox.view")
 def complete(task_id: int) -> Any:
-    task = instances.task_to_complete(current_user, task_id)
+    # The instance locked with the task's read (one statement on PostgreSQL): completing it reads nothing again.
+    task = instances.lock_task(current_user, task_id)
     own_page = task.business_type in _TASK_PAGES
     form = forms.load_form(task.form_key)
     try:

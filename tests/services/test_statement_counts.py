@@ -1,0 +1,64 @@
+"""Round trips of the review chain's actions, counted (issue 20): on PostgreSQL on another machine every statement
+is a network round trip, so a change that adds statements to a level pass must fail here, loudly, with the SQL.
+
+Counted with an SQLAlchemy `before_cursor_execute` listener on the engine (an executemany counts once; SQLite's
+explicit BEGIN is not counted: psycopg sends its own without the cursor; nor the suite's SAVEPOINTs, which stand
+for a request's BEGIN and COMMIT). The action is what a request does
+after signing in: load the declaration as the page's POST does (application_review.load_for_unit), review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from declaration_helpers import build_world, open_task, pass_unit, publicity_input, submitted_declaration
+from sqlalchemy import event
+
+from app.extensions import db
+from services.applications import application_review
+from services.applications.application_review import ReviewInput
+
+LEVEL_PASS_MAX = 11  # bench/review_chain.py's level pass (≤ 12) is this plus the user loader's one statement
+ROUTING_PASS_MAX = 16  # to the committee: its forming unit, and 参评资格审核 staff by permission (no levels)
+
+
+@contextmanager
+def counted() -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        if statement != "BEGIN" and "SAVEPOINT" not in statement:  # the suite's transactions: BEGIN / COMMIT here
+            statements.append(" ".join(statement.split())[:160])
+
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def review_as_a_request(declaration_id: int, user) -> list[str]:  # noqa: ANN001
+    task_id = open_task(db.session.get(application_review.Declaration, declaration_id), user).id
+    db.session.commit()  # a request starts a transaction of its own
+    with counted() as statements:
+        declaration = application_review.load_for_unit(user, declaration_id)
+        application_review.review(user, declaration, task_id, ReviewInput("pass", "同意"))
+        db.session.commit()
+    return statements
+
+
+def test_a_level_pass_and_a_routing_pass_keep_their_round_trips(make_unit, make_user, make_applicant):
+    world = build_world(make_unit, make_user, make_applicant)
+    declaration = submitted_declaration(world)
+    pass_unit(world, declaration, world.chain.school, publicity_input())
+    pass_unit(world, declaration, world.chain.competent)
+    # 乐山市人社局 has two levels: its first is a level pass, its second routes the declaration to the committee.
+    level_pass = review_as_a_request(declaration.id, world.city_reviewers[0])
+    routing_pass = review_as_a_request(declaration.id, world.city_reviewers[1])
+    assert declaration.at_committee
+    assert len(level_pass) <= LEVEL_PASS_MAX, "a level pass sends more statements than before:\n" + "\n".join(
+        level_pass)
+    assert len(routing_pass) <= ROUTING_PASS_MAX, "a routing pass sends more statements than before:\n" + "\n".join(
+        routing_pass)
