@@ -242,6 +242,7 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/history/bodies/<int:body_id>/edit": both("history.bodies", HR_OWN),
     "/history/bodies/<int:body_id>/toggle": {"POST": Entry("history.bodies", HR_OWN)},
     "/history/bodies/<int:body_id>/delete": {"POST": Entry("history.bodies", HR_OWN)},
+    "/application-review/transfer": both("application.transfer", HR_UNITS),
     "/results/": {"GET": Entry("result.publicize", HOLDER)},
     "/results/meetings/<int:meeting_id>/publish": both("result.publicize", OWN_BATCH),
     "/results/end-date": {"GET": Entry("result.publicize", HOLDER, "start_on=2026-12-07&working_days=5")},
