@@ -19,7 +19,7 @@ def test_a_declaration_on_its_path_moves_to_another_committee(client, login, mak
     hr = make_user(world.chain.city, permissions=["application.transfer"], name="人社局经办")
     db.session.commit()
     login(hr)
-    page = client.get(f"/application-review/transfer?keyword=第二").get_data(as_text=True)
+    page = client.get("/application-review/transfer?keyword=第二").get_data(as_text=True)
     assert other.name in page and world.applicant.name in page
     refused = client.post("/application-review/transfer", data={
         "declaration_ids": [str(moving.id)], "committee_id": str(other.id), "reason": ""})
