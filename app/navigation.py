@@ -70,6 +70,7 @@ MENU: list[tuple[str, list[MenuItem]]] = [
               MenuItem("评审结果确认", "results.confirm_list", "result.confirm", "check2-square")]),
     ("历史职称数据管理", [MenuItem("数据上传", "history.index", "history.collect", "cloud-upload"),
                   MenuItem("数据审核", "history.review_list", "history.review", "clipboard-check"),
+                  MenuItem("历史证书生成", "history.issue_list", "certificate.issue", "award"),
                   MenuItem("历史评审机构管理", "history.body_list", "history.bodies", "bank")]),
     ("专技人才", [MenuItem("专技人才审核", "talent.reviews", "talent.review", "person-badge"),
               MenuItem("专技人才统计", "talent.stats", "talent.stats", "table"),

@@ -9,6 +9,7 @@ import services.applications.application_queries  # noqa: F401  (job kinds)
 import services.certificates.bulk  # noqa: F401
 import services.certificates.imports  # noqa: F401
 import services.experts.expert_import  # noqa: F401
+import services.history.certificates  # noqa: F401
 import services.history.upload  # noqa: F401
 import services.jobs.tasks  # noqa: F401
 import services.notifications.tasks  # noqa: F401  (delivery sweep, deadline reminders)

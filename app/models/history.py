@@ -21,7 +21,7 @@ from app.models.org import Unit
 METHOD_LABELS = {"review": "职称评审", "initial": "初定", "confirm": "确认", "delegated": "委托评审"}
 BATCH_STATUS_LABELS = {
     "checking": "检验中", "draft": "待提交", "reviewing": "审核中", "returned": "已退回", "approved": "待发证",
-    "rejected": "审核不通过", "failed": "检验失败",
+    "rejected": "审核不通过", "failed": "检验失败", "issuing": "转入发证中", "issued": "已转发证",
 }
 RECORD_STATUS_LABELS = {"ok": "检验成功", "failed": "检验失败"}
 

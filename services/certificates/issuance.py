@@ -41,7 +41,8 @@ PROCESS_ID = BUSINESS_TYPE = "certificate_issuance"
 REVIEW_TASK, ISSUE_TASK = "review_issuance", "issue_certificate"
 SOURCES = ("initial", "review", "delegated", "history")
 ISSUE_PERMISSION = "certificate.issue"
-ID_TYPES = ("居民身份证", "护照", "港澳居民来往内地通行证", "台湾居民来往大陆通行证", "外国人永久居留身份证")
+ID_TYPES = ("居民身份证", "港澳台居民居住证", "护照", "港澳居民来往内地通行证", "台湾居民来往大陆通行证", "外国人永久居留身份证")
+GB11643_TYPES = ("居民身份证", "港澳台居民居住证")  # numbers in the GB 11643 form (the 居住证 since 2018)
 
 # (key, 表头, required, max length) — the certificate fields of RULES "Certificates" a source provides.
 ITEM_FIELDS: tuple[tuple[str, str, bool, int], ...] = (
@@ -99,7 +100,7 @@ def check_item(raw: Mapping[str, Any], levels: Mapping[str, int] | None = None,
     item["id_type"] = item["id_type"] or "居民身份证"
     if item["id_type"] not in ID_TYPES:
         raise InvalidInput(f"证件类型：应为 {'、'.join(ID_TYPES)} 之一", field="id_type")
-    if item["id_type"] == "居民身份证":
+    if item["id_type"] in GB11643_TYPES:
         try:
             item["id_number"] = normalize_id_number(item["id_number"])
         except InvalidValue as exc:

@@ -18,7 +18,15 @@ from python_calamine import CalamineWorkbook
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Committee, HistoricalBody, HistoryBatch, HistoryRecord, HumanTask, HumanTaskCandidate
+from app.models import (
+    Committee,
+    HistoricalBody,
+    HistoryBatch,
+    HistoryRecord,
+    HumanTask,
+    HumanTaskCandidate,
+    Issuance,
+)
 from services.history import records as history_records
 from services.history import upload
 from tests.helpers import valid_id_number
@@ -234,8 +242,9 @@ def open_task_of(batch: HistoryBatch, user: Any) -> HumanTask:
     return task
 
 
-def test_submit_up_the_path_return_resubmit_and_check_names(client, login, world):
+def test_submit_up_the_path_return_resubmit_and_check_names(client, login, make_user, world):
     c, tree = world.committee, world.tree
+    issuer = make_user(tree.competent, permissions=["certificate.issue"], name="教育局发证")
     login(tree.forming_admin)
     batch = uploaded(client, workbook([person(c, seq=1, 姓名="张三"), person(c, seq=2, 姓名="李四")]))
     page = client.get(f"/history/batches/{batch.id}").get_data(as_text=True)
@@ -275,6 +284,20 @@ def test_submit_up_the_path_return_resubmit_and_check_names(client, login, world
     assert client.post(f"/inbox/tasks/{task.id}", data={"decision": "pass", "opinion": "同意"}).status_code == 302
     db.session.expire_all()
     assert db.session.get(HistoryBatch, batch.id).status == "approved"
+
+    # 历史证书生成 (J5): the 发证机构 hands the batch's people to the certificate queue in one job.
+    client.post("/logout")
+    login(issuer)
+    listing = client.get("/history/issue").get_data(as_text=True)
+    assert DOC in listing and "批量发证" in listing
+    started = client.post(f"/history/issue/{batch.id}")
+    assert started.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(HistoryBatch, batch.id).status == "issued"
+    queued = db.session.scalars(select(Issuance).where(Issuance.source == "history")).all()
+    assert sorted(i.name for i in queued) == ["张三", "李四"] and {i.issuer_unit_id for i in queued} == {tree.competent.id}
+    assert {i.approval_no for i in queued} == {DOC}
+    assert client.post(f"/history/issue/{batch.id}").status_code == 409  # once only
 
 
 def test_historical_bodies_decide_who_collects_what(client, login, world, make_user):

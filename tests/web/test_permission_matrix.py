@@ -237,6 +237,11 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/history/review": {"GET": Entry("history.review", HOLDER)},
     "/history/review/<int:batch_id>": both("history.collect", BATCH_ON_PATH),
     "/history/review/<int:batch_id>/export.xlsx": {"GET": Entry("history.collect", BATCH_ON_PATH)},
+    "/history/issue": {"GET": Entry("certificate.issue", HOLDER)},
+    # The world's batch is a draft with no 发证机构 yet: every holder is told it is not theirs to issue.
+    "/history/issue/<int:batch_id>": {"POST": Entry("certificate.issue", expect(
+        signed_out=LOGIN, member_with=NOT_FOUND, member_without=FORBIDDEN, superior_admin=NOT_FOUND,
+        unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND))},
     "/history/bodies": {"GET": Entry("history.bodies", HR_UNITS)},
     "/history/bodies/new": both("history.bodies", HR_UNITS),
     "/history/bodies/<int:body_id>/edit": both("history.bodies", HR_OWN),

@@ -18,6 +18,7 @@ from services.common import file_store
 from services.common.errors import InvalidInput, ServiceError
 from services.common.excel.export import write_table
 from services.history import bodies, review, upload
+from services.history import certificates as history_certificates
 from services.history.records import COLUMNS, FIELDS, HEADERS
 from services.workflow import instances
 from services.workflow.forms import FieldDefinition
@@ -237,6 +238,26 @@ def _batch_record(instance: ProcessInstance) -> dict[str, Any]:
 
 
 register_record_view(review.BUSINESS_TYPE, _batch_record)
+
+
+# --- 历史证书生成 (J5) -------------------------------------------------------------------------------------------------
+
+@bp.route("/issue")
+@permission_required(history_certificates.ISSUE_PERMISSION)
+def issue_list() -> Any:
+    pagination = paginate(history_certificates.pending_batches(current_user))
+    return render_template("history/issue.html", pagination=pagination,
+                           bodies=history_certificates.review_bodies([b.id for b in pagination.items]))
+
+
+@bp.route("/issue/<int:batch_id>", methods=["POST"])
+@permission_required(history_certificates.ISSUE_PERMISSION)
+def issue_batch(batch_id: int) -> Any:
+    batch = db.session.get(HistoryBatch, batch_id)
+    if batch is None:
+        abort(404)
+    job = history_certificates.start_issue(current_user, batch)
+    return redirect(url_for("jobs.detail", job_id=job.id))
 
 
 # --- 历史评审机构管理 (J6) ------------------------------------------------------------------------------------------
