@@ -189,3 +189,65 @@ def set_doc_numbers(actor: User, entry_ids: Sequence[int], doc_no: str, approved
 
 def supplement_files_of(entry: ResultEntry) -> Sequence[Mapping[str, Any]]:
     return entry.supplement_files or []
+
+
+# --- 提交发证信息 (H3 → the certificate queue, FEATURES I2 / I3) ----------------------------------------------------------
+
+def start_certificate_info(actor: User, entry_ids: Sequence[int]) -> Any:
+    """提交发证信息: confirmed people with their 职称文件文号 go to the issuing unit's queue (评审发证 at the
+    授权管理单位, 委托发证 at the delegating unit), one person per transaction in a job."""
+    entries = list(db.session.scalars(select(ResultEntry).where(ResultEntry.id.in_(list(entry_ids)))))
+    if not entries:
+        raise InvalidInput("请选择要提交发证信息的人员", field="entry_ids")
+    for entry in entries:
+        if entry.committee_unit_id != actor.unit_id:
+            raise NotFound("评审结果不存在或无权操作")
+    return start_job(actor, "results.queue_certificates", f"提交发证信息（{len(entries)} 人）",
+                     {"entry_ids": [e.id for e in entries]})
+
+
+def _certificate_item(entry: ResultEntry) -> dict[str, Any]:
+    from app.models import Committee, TitleLevel, TitleSeries
+
+    declaration = db.session.get(Declaration, entry.declaration_id)
+    assert declaration is not None
+    series = db.session.get(TitleSeries, declaration.series_code)
+    level = db.session.get(TitleLevel, declaration.level_code)
+    committee = db.session.get(Committee, entry.committee_id)
+    approved = entry.approved_on.isoformat() if entry.approved_on else ""
+    return {"name": entry.name, "id_number": declaration.applicant.id_number, "id_type": "居民身份证",
+            "work_unit": entry.work_unit, "series_name": series.name if series else "",
+            "specialty_name": entry.specialty, "title_name": entry.title_name,
+            "level_name": level.name if level else "", "qualified_on": approved,
+            "committee_name": committee.name if committee else "", "approval_no": entry.doc_no,
+            "approved_on": approved}
+
+
+@job_kind("results.queue_certificates", "评审结果：提交发证信息")
+def _queue_certificates(ctx: JobContext, params: dict[str, Any]) -> None:
+    from services.certificates import issuance
+
+    actor = ctx.actor
+    if actor is None:
+        raise NotFound("任务发起人不存在")
+    ids = [int(i) for i in params["entry_ids"]]
+    ctx.set_total(len(ids))
+
+    def one(key: str) -> str:
+        entry = db.session.get(ResultEntry, int(key))
+        if entry is None or entry.committee_unit_id != actor.unit_id:
+            raise NotFound("评审结果不存在或无权操作")
+        if entry.status != "confirmed":
+            raise Conflict(f"{entry.name}：评审结果{entry.status_label}，只有已确认通过的人员才能提交发证信息")
+        if not entry.doc_no or entry.approved_on is None:
+            raise Conflict(f"{entry.name}：请先设置职称文件文号和批准时间")
+        if entry.certificate_queued_at is not None:
+            raise Conflict(f"{entry.name}：发证信息已提交")
+        issuance.queue(actor, "delegated" if entry.delegated else "review", [_certificate_item(entry)],
+                       issuer_unit=entry.confirming_unit, source_refs=[f"result:{entry.id}"])
+        entry.certificate_queued_at = datetime.now()
+        return entry.name
+
+    ctx.each(ids, one)
+    ctx.summary = "发证信息提交完成"
+    ctx.result = {"next_url": "/results/committee?status=confirmed", "next_label": "返回结果报送"}

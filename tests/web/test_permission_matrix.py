@@ -258,6 +258,7 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/results/complaints/<int:complaint_id>/evidence/<int:index>": {"GET": Entry("result.publicize", OWN_BATCH)},
     "/results/committee": {"GET": Entry("result.publicize", HOLDER)},
     "/results/committee/doc-no": {"POST": Entry("result.publicize", HOLDER)},
+    "/results/committee/certificate-info": {"POST": Entry("result.publicize", HOLDER)},
     "/results/entries/<int:entry_id>/supplement": {"POST": Entry("result.publicize", OWN_BATCH)},
     "/results/entries/<int:entry_id>/files/<int:index>": {"GET": Entry("result.publicize", BATCH_ON_PATH)},
     # Either result.publicize or result.file_review opens 职称评审结果备案: member_without holds the other one.

@@ -15,7 +15,15 @@ from meeting_helpers import build_world, ordinary_meeting, run_to_voting, vote_a
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import HumanTask, HumanTaskCandidate, Job, MeetingApplicant, ResultEntry, ResultPublicity
+from app.models import (
+    HumanTask,
+    HumanTaskCandidate,
+    Issuance,
+    Job,
+    MeetingApplicant,
+    ResultEntry,
+    ResultPublicity,
+)
 from services.meetings import meetings
 from services.results import publicity as publicity_service
 from services.workflow import instances
@@ -178,6 +186,14 @@ def test_a_return_for_supplements_comes_back_and_is_confirmed_then_numbered(clie
     ).status_code == 302
     db.session.expire_all()
     assert entry.doc_no == f"乐人社职〔{year}〕12号"
+    # 提交发证信息: the confirmed person goes to the 授权管理单位's 评审发证 queue, once.
+    assert client.post("/results/committee/certificate-info", data={"entry_ids": [str(entry.id)]}).status_code == 302
+    again = client.post("/results/committee/certificate-info", data={"entry_ids": [str(entry.id)]})
+    job = db.session.get(Job, int(again.headers["Location"].rstrip("/").split("/")[-1]))
+    assert (job.done, job.refused) == (0, 1)
+    queued = db.session.scalars(select(Issuance).where(Issuance.source_ref == f"result:{entry.id}")).all()
+    assert len(queued) == 1 and queued[0].source == "review" and queued[0].issuer_unit_id == world.tree.competent.id
+    assert queued[0].approval_no == entry.doc_no
 
 
 def test_pass_all_confirms_two_hundred_people_in_one_action(client, login, make_unit, make_user, make_applicant):

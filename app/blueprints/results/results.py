@@ -198,6 +198,14 @@ def doc_numbers() -> Any:
     return redirect(url_for("results.committee", status="confirmed"))
 
 
+@bp.route("/committee/certificate-info", methods=["POST"])
+@permission_required(publicity.PUBLICIZE_PERMISSION)
+def certificate_info() -> Any:
+    ids = [int(i) for i in request.form.getlist("entry_ids") if i.isdigit()]
+    job = confirmation.start_certificate_info(current_user, ids)
+    return redirect(url_for("jobs.detail", job_id=job.id))
+
+
 @bp.route("/entries/<int:entry_id>/files/<int:index>")
 @login_required
 def supplement_file(entry_id: int, index: int) -> Any:
