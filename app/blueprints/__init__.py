@@ -11,7 +11,12 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.activities.activities import bp as activities_bp
     from app.blueprints.activities.quotas import bp as quotas_bp
     from app.blueprints.activities.review_plans import bp as review_plans_bp
-    from app.blueprints.applications import declaration_materials, review_queries, transfers  # noqa: F401
+    from app.blueprints.applications import (  # noqa: F401
+        declaration_materials,
+        review_queries,
+        rollback,
+        transfers,
+    )
     from app.blueprints.applications.applicant import bp as applicant_bp
     from app.blueprints.applications.application_review import bp as application_review_bp
     from app.blueprints.applications.blacklist import bp as blacklist_bp

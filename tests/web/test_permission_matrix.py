@@ -248,6 +248,11 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/history/bodies/<int:body_id>/toggle": {"POST": Entry("history.bodies", HR_OWN)},
     "/history/bodies/<int:body_id>/delete": {"POST": Entry("history.bodies", HR_OWN)},
     "/application-review/transfer": both("application.transfer", HR_UNITS),
+    # 回退: the world's declaration is a draft (no path, nothing to undo): every holder is told it is not found;
+    # the forming unit's own case is tests/web/test_rollback.py.
+    "/application-review/qualification/<int:declaration_id>/rollback": both("application.qualify", expect(
+        signed_out=LOGIN, member_with=NOT_FOUND, member_without=FORBIDDEN, superior_admin=NOT_FOUND,
+        unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND)),
     "/results/": {"GET": Entry("result.publicize", HOLDER)},
     "/results/meetings/<int:meeting_id>/publish": both("result.publicize", OWN_BATCH),
     "/results/end-date": {"GET": Entry("result.publicize", HOLDER, "start_on=2026-12-07&working_days=5")},
