@@ -25,13 +25,15 @@ CHROMIUM = Path("/usr/bin/chromium")
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
 
 
-def browser_app(tmp_dir: Path, prepare: Callable[[], Any] | None = None) -> Flask:
+def browser_app(tmp_dir: Path, prepare: Callable[[], Any] | None = None,
+                overrides: dict[str, Any] | None = None) -> Flask:
     """The app on tmp_dir/browser.db, migrated, with the reference data and the diagrams deployed; `prepare`
-    runs inside its app context before the commit."""
+    runs inside its app context before the commit. `overrides` (a real worker's broker, say) go last."""
     app = create_app({"SECRET_KEY": "browser-test", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
                       "CELERY_TASK_ALWAYS_EAGER": True,  # no worker beside the live server: jobs run in the request
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_dir / 'browser.db'}",
-                      "SQLALCHEMY_ENGINE_OPTIONS": {}, "UPLOAD_FOLDER": str(tmp_dir / "uploads")},
+                      "SQLALCHEMY_ENGINE_OPTIONS": {}, "UPLOAD_FOLDER": str(tmp_dir / "uploads"),
+                      **(overrides or {})},
                      instance_path=str(tmp_dir))
     with app.app_context():
         from flask_migrate import upgrade
