@@ -25,7 +25,8 @@ from services.authz import access
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Pages a signed-in user who must change the password may still reach.
-_PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static"}
+_PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static", "expert_portal.change_password",
+                            "expert_portal.logout"}
 # Blueprints an applicant may reach; staff pages (and staff sign-in) are out of bounds.
 APPLICANT_BLUEPRINTS = {"applicant", "declarations"}
 # Experts (专家端, A9) reach their own blueprint only.
@@ -185,5 +186,7 @@ def init_app(app: Flask) -> None:
             and current_user.must_change_password
             and request.endpoint not in _PASSWORD_CHANGE_ALLOWED
         ):
-            return redirect(url_for("auth.change_password"))
+            # An expert's initial password was shown to the committee's staff: the expert replaces it first.
+            return redirect(url_for("expert_portal.change_password" if is_expert(current_user)
+                                    else "auth.change_password"))
         return None
