@@ -25,7 +25,8 @@ from services.authz import access
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Pages a signed-in user who must change the password may still reach.
-_PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static"}
+_PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static", "expert_portal.change_password",
+                            "expert_portal.logout"}
 # Blueprints an applicant may reach; staff pages (and staff sign-in) are out of bounds.
 # public_results / public / verify: the public notices and the certificate check, open to everyone.
 APPLICANT_BLUEPRINTS = {"applicant", "declarations", "notifications", "public", "my_messages", "my_talent",
@@ -187,5 +188,7 @@ def init_app(app: Flask) -> None:
             and current_user.must_change_password
             and request.endpoint not in _PASSWORD_CHANGE_ALLOWED
         ):
-            return redirect(url_for("auth.change_password"))
+            # An expert's initial password was shown to the committee's staff: the expert replaces it first.
+            return redirect(url_for("expert_portal.change_password" if is_expert(current_user)
+                                    else "auth.change_password"))
         return None

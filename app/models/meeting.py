@@ -264,9 +264,11 @@ class ExpertAccount(UserMixin, db.Model):
 
     expert: Mapped[Expert] = relationship(lazy="joined")
 
+    # Set when the staff issue a password (they have seen it); the expert replaces it at the next sign-in.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+
     is_applicant = False
     is_expert = True
-    must_change_password = False
 
     @property
     def name(self) -> str:

@@ -111,18 +111,23 @@ def _drawn(meeting: ReviewMeeting) -> bool:
     return db.session.scalar(select(ExpertDraw.id).where(ExpertDraw.meeting_id == meeting.id).limit(1)) is not None
 
 
-def read_pool(meeting: ReviewMeeting) -> list[Candidate]:
-    """The committee's in-library experts as the drawing rules see them: two statements, whatever the size."""
+def read_pool(meeting: ReviewMeeting, specialties: list[str]) -> list[Candidate]:
+    """The candidate pool as the drawing rules see it: the committee's in-library experts of the groups' 从事专业
+    (an expert of another specialty is no candidate of any group), with their service history of the three years
+    before; two statements, whatever the size of the library."""
+    in_pool = (CommitteeExpert.committee_id == meeting.committee_id, CommitteeExpert.status == "in_library",
+               Expert.specialty.in_(sorted(set(specialties))))
     rows = db.session.execute(
         select(Expert.id, Expert.name, Expert.specialty, Expert.work_unit, TitleLevel.rank, CommitteeExpert.role)
         .join(CommitteeExpert, CommitteeExpert.expert_id == Expert.id)
         .join(Title, Title.id == Expert.title_id).join(TitleLevel, TitleLevel.code == Title.level_code)
-        .where(CommitteeExpert.committee_id == meeting.committee_id, CommitteeExpert.status == "in_library")).all()
+        .where(*in_pool)).all()
+    candidates = select(Expert.id).join(CommitteeExpert, CommitteeExpert.expert_id == Expert.id).where(*in_pool)
     attended: dict[int, list[int]] = {}
     chaired: dict[int, list[int]] = {}
     for expert_id, year, role, was_there in db.session.execute(
             select(ExpertService.expert_id, ExpertService.year, ExpertService.role, ExpertService.attended)
-            .where(ExpertService.committee_id == meeting.committee_id,
+            .where(ExpertService.committee_id == meeting.committee_id, ExpertService.expert_id.in_(candidates),
                    ExpertService.year.between(meeting.year - drawing.CONSECUTIVE_YEARS, meeting.year - 1))):
         if was_there:
             attended.setdefault(expert_id, []).append(year)
@@ -147,8 +152,8 @@ def start_draw(actor: User, meeting: ReviewMeeting, multiplier_tenths: Any, seed
     if str(multiplier_tenths) not in {str(m) for m in drawing.MULTIPLIERS}:
         raise InvalidInput("抽选倍数：只能为 1.5 倍、2 倍或 3 倍", field="multiplier")
     multiplier = int(multiplier_tenths)
-    pool, groups = read_pool(meeting), _groups(meeting)
-    seed = seed or secrets.token_hex(16)
+    groups = _groups(meeting)
+    pool, seed = read_pool(meeting, [g.specialty for g in groups]), seed or secrets.token_hex(16)
     result = drawing.draw(pool, groups, multiplier, meeting.year, seed)
     meeting.multiplier_tenths = multiplier
     return _store(actor, meeting, "initial", seed, pool, groups, result, [], {})
@@ -260,7 +265,7 @@ def replacement_draw(actor: User, meeting: ReviewMeeting, group_id: int, count: 
     already = [e.expert_id for e in members]
     # Every chair drawn before was cancelled: this draw must bring one (主任委员最少一人).
     need_chair = not any(e.chair and e.status != "cancelled" for e in members)
-    pool, seed = read_pool(meeting), seed or secrets.token_hex(16)
+    pool, seed = read_pool(meeting, [g.specialty for g in groups]), seed or secrets.token_hex(16)
     counts = {group_id: int(count)}
     result = drawing.draw(pool, groups, meeting.multiplier_tenths, meeting.year, seed, already_drawn=already,
                           counts=counts, require_chair=need_chair)

@@ -2,7 +2,8 @@
 
 Rules owned here:
 - The committee's staff create (or reset) a drawn expert's account from the meeting's confirmation page; the
-  initial password (the password policy's) is shown once to the staff, who give it to the expert by phone.
+  initial password (the password policy's) is shown once to the staff, who give it to the expert by phone; the
+  expert must replace it at the first sign-in (app.auth sends them to 修改密码 until then).
 - The expert signs in with the 证件号码 (any case of x) or a phone number that names exactly one expert with an
   account; failures count and lock the account as for staff and applicants (A10). A wrong password answers as
   an unknown account does.
@@ -46,6 +47,7 @@ def issue_password(actor: User, meeting: ReviewMeeting, member: MeetingExpert) -
     account.password_hash = hash_password(password)
     account.session_token = secrets.token_hex(8)  # earlier sessions end
     account.failed_logins, account.locked_until, account.enabled = 0, None, True
+    account.must_change_password = True  # the staff saw it
     record(meeting, actor.name, "expert.password", f"生成专家登录密码：{member.expert.name}")
     audit_log.record(actor, "expert_account.password", f"生成专家 {member.expert.name} 的登录密码", "expert",
                      member.expert_id)
@@ -98,8 +100,11 @@ def change_password(account: ExpertAccount, old_password: str, new_password: str
     check_password_policy(new_password, "new_password")
     if new_password != confirm_password:
         raise InvalidInput("确认新密码：两次输入的新密码不一致", field="confirm_password")
+    if old_password == new_password:
+        raise InvalidInput("新密码：不能与原密码相同", field="new_password")
     account.password_hash = hash_password(new_password)
     account.session_token = secrets.token_hex(8)
+    account.must_change_password = False
 
 
 def load_account(token: str) -> ExpertAccount | None:

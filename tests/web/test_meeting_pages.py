@@ -92,7 +92,7 @@ def expert_client(app: Any, member: MeetingExpert) -> FlaskClient:
     if account is None:
         expert_account(member.expert, EXPERT_PASSWORD)
     else:
-        account.password_hash = hash_password(EXPERT_PASSWORD)
+        account.password_hash, account.must_change_password = hash_password(EXPERT_PASSWORD), False
         db.session.flush()
     client = app.test_client()
     ok(client.post("/expert/login", data={"account": member.expert.id_number, "password": EXPERT_PASSWORD}))
@@ -140,6 +140,10 @@ def test_an_ordinary_meeting_through_its_pages(app: Any, client: FlaskClient, lo
     password = re.search(r'<code class="fs-6">([^<]+)</code>', shown).group(1)
     expert = app.test_client()
     ok(expert.post("/expert/login", data={"account": members[0].expert.id_number, "password": password}))
+    # The initial password was seen by the staff: the expert replaces it before anything else.
+    assert ok(expert.get("/expert/")).headers["Location"].endswith("/expert/password")
+    ok(expert.post("/expert/password", data={"old_password": password, "new_password": "Xin2026mima",
+                                             "confirm_password": "Xin2026mima"}))
     assert meeting.name in ok(expert.get("/expert/"), 200).get_data(as_text=True)
     assert "评议材料.pdf" in ok(expert.get(f"/expert/meetings/{meeting.id}"), 200).get_data(as_text=True)
     assert ok(expert.get(f"/expert/meetings/{meeting.id}/plan-materials/0"), 200).data.startswith(b"%PDF")

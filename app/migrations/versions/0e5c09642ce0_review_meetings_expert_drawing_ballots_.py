@@ -30,6 +30,7 @@ def upgrade():
     sa.Column('locked_until', sa.DateTime(), nullable=True),
     sa.Column('session_token', sa.String(length=32), nullable=False),
     sa.Column('last_login_at', sa.DateTime(), nullable=True),
+    sa.Column('must_change_password', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.ForeignKeyConstraint(['expert_id'], ['expert.id'], name=op.f('fk_expert_account_expert_id_expert')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_expert_account')),
