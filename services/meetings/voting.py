@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import (
@@ -154,7 +155,11 @@ def save_ballot(seat: MeetingExpert, meeting: ReviewMeeting, applicant: MeetingA
         db.session.add(ballot)
     ballot.vote, ballot.material_check, ballot.opinion = vote, check, opinion
     ballot.interview_score, ballot.material_score, ballot.updated_at = interview, material, datetime.now()
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # the same expert saving the same ballot twice at once: one wins
+            db.session.flush()
+    except IntegrityError as exc:
+        raise Conflict("该评审意见刚刚已保存（可能在另一个窗口），请刷新后再修改") from exc
     return ballot
 
 

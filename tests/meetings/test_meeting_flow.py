@@ -209,3 +209,32 @@ def test_a_replacement_draw_brings_a_chair_when_every_chair_was_cancelled(world:
     assert again.require_chair
     assert len(brought) == 1 and brought[0].chair
     assert draws.replay(again).drawn == again.drawn
+
+
+def test_two_saves_of_one_ballot_at_once_answer_a_conflict(world: Any, monkeypatch: Any) -> None:
+    """The other save committed between this one's read and its write: 409 with a message, not a crash."""
+    from sqlalchemy import insert
+
+    from app.models import Ballot
+    from services.common.errors import Conflict
+
+    meetings.create_meetings(world.staff, world.activity.id)
+    meeting = ordinary_meeting(world)
+    members = run_to_voting(world, meeting)
+    seat = members[0]
+    row = next(r for r in voting.ballot_rows(meeting, seat) if not r.recused)
+    db.session.execute(insert(Ballot).values(meeting_id=meeting.id, round_no=meeting.current_round,
+                                             meeting_expert_id=seat.id, meeting_applicant_id=row.applicant.id,
+                                             vote="pass", material_check="", opinion=""))
+    real_scalar = db.session.scalar
+    missed = {"done": False}
+
+    def scalar_missing_the_other_save(statement: Any, *args: Any, **kwargs: Any) -> Any:
+        if not missed["done"] and "meeting_ballot" in str(statement):
+            missed["done"] = True
+            return None
+        return real_scalar(statement, *args, **kwargs)
+
+    monkeypatch.setattr(db.session, "scalar", scalar_missing_the_other_save)
+    with pytest.raises(Conflict, match="刚刚已保存"):
+        voting.save_ballot(seat, meeting, row.applicant, {"vote": "fail"})
