@@ -12,6 +12,7 @@ import services.experts.expert_import  # noqa: F401
 import services.history.certificates  # noqa: F401
 import services.history.upload  # noqa: F401
 import services.jobs.tasks  # noqa: F401
+import services.meetings.draws  # noqa: F401
 import services.notifications.tasks  # noqa: F401  (delivery sweep, deadline reminders)
 import services.results.confirmation  # noqa: F401
 from app.extensions import db

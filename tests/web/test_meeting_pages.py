@@ -53,7 +53,12 @@ def staff_to_voting(client: FlaskClient, meeting: ReviewMeeting, needed: int = 9
     finish(client, meeting, "prepare_meeting")
     ok(client.post(f"/meetings/{meeting.id}/groups", data={"specialty": SPECIALTY, "level_code": LEVEL,
                                                           "needed": str(needed)}))
-    ok(client.post(f"/meetings/{meeting.id}/draw", data={"multiplier": "15"}))
+    drawn = ok(client.post(f"/meetings/{meeting.id}/draw", data={"multiplier": "15"}))
+    # 开始抽选 runs as a background job (eager here): the person lands on the record it made.
+    assert re.search(r"/meetings/\d+/draws/\d+$", drawn.headers["Location"])
+    from app.models import Job
+
+    assert db.session.scalar(select(Job.state).where(Job.kind == "meetings.draw").order_by(Job.id.desc())) == "done"
     finish(client, meeting, "draw_experts")
     members = draws.meeting_experts(meeting)
     for member in members:

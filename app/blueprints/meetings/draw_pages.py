@@ -14,6 +14,7 @@ from app.models import TitleLevel
 from app.models.meeting import MULTIPLIER_LABELS
 from app.web import xlsx_response
 from services.common.errors import ServiceError
+from services.jobs import start_job
 from services.meetings import draws
 
 RECORD_PAGE = 50
@@ -67,12 +68,19 @@ def remove_group(meeting_id: int, group_id: int) -> Any:
 def start_draw(meeting_id: int) -> Any:
     meeting = _meeting(meeting_id)
     try:
-        record = draws.start_draw(current_user, meeting, request.form.get("multiplier", ""))
+        multiplier = draws.check_draw(meeting, request.form.get("multiplier", ""))
     except ServiceError as exc:
         return _draw_page(meeting, exc)
-    db.session.commit()
-    flash(f"抽选完成：抽中 {len(record.drawn)} 人", "success")
-    return redirect(url_for("meetings.draw_record", meeting_id=meeting.id, draw_id=record.id))
+    # The draw reads the whole candidate pool: a background job; its page shows progress and then the record.
+    job = start_job(current_user, "meetings.draw", f"专家抽选：{meeting.name}",
+                    {"meeting_id": meeting.id, "multiplier": multiplier})
+    if job.state == "done" and job.result:
+        flash(job.summary, "success")
+        return redirect(job.result["next_url"])
+    if job.state == "failed":
+        flash(job.error, "danger")
+        return redirect(url_for("meetings.draw", meeting_id=meeting.id))
+    return redirect(url_for("jobs.detail", job_id=job.id))
 
 
 @bp.route("/<int:meeting_id>/draws/<int:draw_id>", methods=["GET", "POST"])
