@@ -188,7 +188,9 @@ def test_counting_pages_never_show_who_voted_what(app: Any, client: FlaskClient,
         assert "弃权" in html and "业绩突出" not in html
     # 计票完成 refuses while present experts have not submitted (400, the rule named).
     response = client.post(f"/meetings/{meeting.id}/steps/count_votes")
-    assert response.status_code == 400 and "尚未提交投票" in response.get_data(as_text=True)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400 and "尚未提交投票" in text
+    assert "弃权" in text  # on the count page itself, beside the experts' progress
 
 
 def test_exactly_two_thirds_passes_and_one_vote_less_fails(app: Any, client: FlaskClient, login: Any,

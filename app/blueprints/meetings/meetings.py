@@ -144,7 +144,16 @@ def complete_step(meeting_id: int, meeting_step: str) -> Any:
     meeting = _meeting(meeting_id)
     if step not in meetings.STEP_LABELS:
         raise InvalidInput("环节：无效", field="step")
-    meetings.complete_step(current_user, meeting, step, request.form.get("note", ""))
+    try:
+        meetings.complete_step(current_user, meeting, step, request.form.get("note", ""))
+    except ServiceError as exc:
+        if step != "count_votes":
+            raise
+        db.session.rollback()  # 计票完成 refused: the count page again, with every expert still to submit
+        from app.blueprints.meetings.vote_pages import count_page
+
+        reasons = [m for messages in (exc.errors or {}).values() for m in messages] or [exc.message]
+        return count_page(_meeting(meeting_id), "；".join(reasons), exc.status)
     db.session.commit()
     flash(f"“{meetings.STEP_LABELS[step]}”已办结", "success")
     task = meetings.open_step(meeting)

@@ -139,7 +139,11 @@ def material(meeting_id: int, file_index: int) -> Any:
 @bp.route("/<int:meeting_id>/count")
 @permission_required(PERMISSION)
 def count(meeting_id: int) -> Any:
-    meeting = _meeting(meeting_id)
+    return count_page(_meeting(meeting_id))
+
+
+def count_page(meeting: Any, error: str = "", status: int = 200) -> Any:
+    """计票: per expert and per applicant; a refused 计票完成 comes back here with the reasons."""
     progress = voting.expert_progress(meeting)
     if request.args.get("submitted") in ("yes", "no"):
         progress = [p for p in progress if p.submitted == (request.args["submitted"] == "yes")]
@@ -147,7 +151,8 @@ def count(meeting_id: int) -> Any:
     if request.args.get("result"):
         tallies = [(a, t) for a, t in tallies if t.result == request.args["result"]]
     return render_template("meetings/count.html", **meeting_context(meeting), progress=progress,
-                           listed=page_of(tallies, applicant_names), tab=request.args.get("tab", "progress"))
+                           listed=page_of(tallies, applicant_names), tab=request.args.get("tab", "progress"),
+                           error=error), status
 
 
 @bp.route("/<int:meeting_id>/experts/<int:member_id>/return", methods=["POST"])
