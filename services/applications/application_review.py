@@ -87,7 +87,7 @@ def latest_arrivals(declaration: Declaration) -> dict[int, DeclarationStep]:
             DeclarationStep.declaration_id == declaration.id, DeclarationStep.latest.is_(True))
             .order_by(DeclarationStep.id))}
         transaction_memo("declaration_arrivals")[declaration.id] = arrivals
-    return arrivals  # type: ignore[no-any-return]
+    return arrivals
 
 
 def latest_arrivals_known(declaration: Declaration, arrivals: dict[int, DeclarationStep]) -> None:

@@ -116,7 +116,7 @@ def _configured(unit_id: int, item_type: str) -> Sequence[Row[Any]]:
     if rows is None:
         rows = _read(_CONFIGURED_MEMBERS, unit_id=unit_id, item_type=item_type)
         transaction_memo("audit_levels")[(unit_id, item_type)] = rows
-    return rows  # type: ignore[no-any-return]
+    return rows
 
 
 def forget_levels() -> None:

@@ -18,7 +18,7 @@ from functools import lru_cache
 from math import ceil
 from typing import Any, Literal, TypedDict
 
-from sqlalchemy import ColumnElement, Select, bindparam, case, func, or_, select, true
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, case, func, or_, select, true
 
 from app.extensions import db
 from app.models import Unit, User
@@ -249,7 +249,7 @@ def _tab_counts_statement(types: tuple[str, ...]) -> Select[Any]:
     counted (a task's type need not be one of `types`). The per-type counts are a MATERIALIZED CTE so that the
     CASE reads them without running them twice, and its other branch runs only when taken (both databases
     evaluate an uncorrelated subquery when first needed)."""
-    user_id = bindparam("user_id")
+    user_id: BindParameter[int] = bindparam("user_id")
     todo = select(HumanTaskCandidate.task_id).where(HumanTaskCandidate.user_id == user_id,
                                                     HumanTaskCandidate.is_open == true())
 
