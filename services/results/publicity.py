@@ -384,3 +384,15 @@ def release_due(today: date | None = None) -> int:
 def complaints_of(publicity: ResultPublicity) -> list[Complaint]:
     return list(db.session.scalars(select(Complaint).where(Complaint.publicity_id == publicity.id)
                                    .order_by(Complaint.status.desc(), Complaint.created_at.desc())))
+
+
+def objections_of_meeting(meeting_id: int) -> list[tuple[ResultEntry, list[Complaint]]]:
+    """公示有异议人员 of a meeting (S 1.2.5.2): the publicised people of its results with any complaint, and them."""
+    complaints = list(db.session.scalars(select(Complaint).join(ResultEntry, ResultEntry.id == Complaint.entry_id)
+                                         .join(ResultPublicity, ResultPublicity.id == ResultEntry.publicity_id)
+                                         .where(ResultPublicity.meeting_id == meeting_id)
+                                         .order_by(ResultEntry.position, Complaint.created_at)))
+    grouped: dict[int, tuple[ResultEntry, list[Complaint]]] = {}
+    for complaint in complaints:
+        grouped.setdefault(complaint.entry_id, (complaint.entry, []))[1].append(complaint)
+    return list(grouped.values())

@@ -135,6 +135,10 @@ def test_a_complaint_holds_its_applicant_back_until_settled(client, login, login
                        data={"outcome": "dismissed", "outcome_reason": "经核实，论文为本人撰写"}).status_code == 302
     db.session.expire_all()
     assert entries[target.name].status == "confirming"
+    # 公示有异议人员 (S 1.2.5.2): the meeting's page lists the person with the complaint and how it was settled.
+    prepare = client.get(f"/meetings/{meeting.id}/prepare").get_data(as_text=True)
+    objections = prepare[prepare.index('data-testid="objections"'):]
+    assert target.name in objections and "论文系他人代写" in objections and "投诉不成立" in objections
 
 
 def confirm_task(entry: ResultEntry, user) -> int:

@@ -191,7 +191,10 @@ def prepare(meeting_id: int) -> Any:
 
 
 def _prepare_page(meeting: ReviewMeeting, exc: ServiceError | None = None) -> Any:
-    context = {"error": exc.message if exc else "", "errors": exc.errors if exc else {}}
+    from services.results.publicity import objections_of_meeting
+
+    context = {"error": exc.message if exc else "", "errors": exc.errors if exc else {},
+               "objections": objections_of_meeting(meeting.id)}
     page = render_template("meetings/prepare.html", **meeting_context(meeting),
                            listed=page_of(assignment.applicants_of(meeting), applicant_names), **context)
     return (page, exc.status) if exc else page
