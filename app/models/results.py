@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models.declaration import Declaration
 from app.models.org import Unit
 
-PUBLICITY_STATUS_LABELS = {"published": "公示中", "ended": "公示结束", "withdrawn": "已撤回"}
+PUBLICITY_STATUS_LABELS = {"published": "公示中", "ended": "公示结束", "withdrawn": "已撤回", "closed": "已办结"}
 ENTRY_STATUS_LABELS = {
     "publicity": "公示中", "held": "投诉处理中", "confirming": "未确认", "returned": "已退回", "confirmed": "已通过",
     "rejected": "不通过", "revoked": "投诉成立，不予确认",

@@ -251,3 +251,26 @@ def _queue_certificates(ctx: JobContext, params: dict[str, Any]) -> None:
     ctx.each(ids, one)
     ctx.summary = "发证信息提交完成"
     ctx.result = {"next_url": "/results/committee?status=confirmed", "next_label": "返回结果报送"}
+
+
+# --- 办结 (H3): the meeting's results are finished once every person's outcome is final ------------------------------
+
+def close_publicity(actor: User, publicity_id: int) -> None:
+    """办结 a publicity's results: every person not confirmed (不通过 / 投诉成立) or confirmed with the certificate 已发放."""
+    from app.models import Issuance, ResultPublicity
+
+    publicity = db.session.get(ResultPublicity, publicity_id)
+    if publicity is None or publicity.unit_id != actor.unit_id:
+        raise NotFound("评审结果公示不存在或无权操作")
+    if publicity.status != "ended":
+        raise Conflict(f"公示{publicity.status_label}，公示期结束后才能办结")
+    entries = list(db.session.scalars(select(ResultEntry).where(ResultEntry.publicity_id == publicity.id)))
+    issued = set(db.session.scalars(select(Issuance.source_ref).where(
+        Issuance.source_ref.in_([f"result:{e.id}" for e in entries]), Issuance.status == "issued")))
+    waiting = [f"{e.name}（{e.status_label}）" if e.status != "confirmed" else f"{e.name}（证书未发放）"
+               for e in entries if e.status not in ("rejected", "revoked")
+               and not (e.status == "confirmed" and f"result:{e.id}" in issued)]
+    if waiting:
+        raise Conflict(f"还有 {len(waiting)} 人未办完：{'、'.join(waiting[:10])}{' 等' if len(waiting) > 10 else ''}")
+    publicity.status = "closed"
+    audit_log.record(actor, "result.close", f"办结评审结果：{publicity.title}", "result_publicity", publicity.id)

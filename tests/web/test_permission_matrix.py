@@ -259,6 +259,7 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/results/publicity/<int:publicity_id>": {"GET": Entry("result.publicize", OWN_BATCH)},
     "/results/publicity/<int:publicity_id>/withdraw": {"POST": Entry("result.publicize", OWN_BATCH)},
     "/results/publicity/<int:publicity_id>/offline": {"POST": Entry("result.publicize", OWN_BATCH)},
+    "/results/publicity/<int:publicity_id>/close": {"POST": Entry("result.publicize", OWN_BATCH)},
     "/results/complaints/<int:complaint_id>/settle": {"POST": Entry("result.publicize", OWN_BATCH)},
     "/results/complaints/<int:complaint_id>/evidence/<int:index>": {"GET": Entry("result.publicize", OWN_BATCH)},
     "/results/committee": {"GET": Entry("result.publicize", HOLDER)},

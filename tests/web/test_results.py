@@ -198,6 +198,17 @@ def test_a_return_for_supplements_comes_back_and_is_confirmed_then_numbered(clie
     queued = db.session.scalars(select(Issuance).where(Issuance.source_ref == f"result:{entry.id}")).all()
     assert len(queued) == 1 and queued[0].source == "review" and queued[0].issuer_unit_id == world.tree.competent.id
     assert queued[0].approval_no == entry.doc_no
+    # 办结 waits until every person's outcome is final: the other two are still 未确认, this one's certificate unissued.
+    refused = client.post(f"/results/publicity/{item.id}/close")
+    assert refused.status_code == 409 and "证书未发放" in refused.get_data(as_text=True)
+    queued[0].status = "issued"  # the issuer's queue has its own tests
+    for other in db.session.scalars(select(ResultEntry).where(ResultEntry.publicity_id == item.id,
+                                                              ResultEntry.id != entry.id)):
+        other.status = "rejected"
+    db.session.commit()
+    assert client.post(f"/results/publicity/{item.id}/close").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(ResultPublicity, item.id).status == "closed"
 
 
 def test_pass_all_confirms_two_hundred_people_in_one_action(client, login, make_unit, make_user, make_applicant):

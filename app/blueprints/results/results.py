@@ -126,6 +126,15 @@ def withdraw(publicity_id: int) -> Any:
     return redirect(url_for("results.index"))
 
 
+@bp.route("/publicity/<int:publicity_id>/close", methods=["POST"])
+@permission_required(publicity.PUBLICIZE_PERMISSION)
+def close(publicity_id: int) -> Any:
+    confirmation.close_publicity(current_user, publicity_id)
+    db.session.commit()
+    flash("评审结果已办结", "success")
+    return redirect(url_for("results.publicity_page", publicity_id=publicity_id))
+
+
 @bp.route("/publicity/<int:publicity_id>/offline", methods=["POST"])
 @permission_required(publicity.PUBLICIZE_PERMISSION)
 def offline_complaint(publicity_id: int) -> Any:
