@@ -17,7 +17,6 @@ import zipfile
 from datetime import date, datetime
 from typing import Any
 
-import xlsxwriter
 from python_calamine import CalamineError, CalamineWorkbook
 from sqlalchemy import select
 
@@ -27,6 +26,8 @@ from services.authz import access
 from services.certificates import issuance
 from services.common import uploads
 from services.common.errors import InvalidInput
+from services.common.excel.template import TemplateColumn
+from services.common.excel.template import template_xlsx as excel_template
 from services.jobs import JobContext, job_kind, start_job
 
 MAX_ROWS = 5000
@@ -38,12 +39,6 @@ SOURCES = {"review": "评审发证", "initial": "初定发证"}
 
 def template_xlsx() -> bytes:
     """下载excel模板: headers (* = 必填), an example row, drop-down lists for the coded fields."""
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False})
-    sheet = book.add_worksheet("证书信息")
-    lists = book.add_worksheet("选项")
-    bold = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    text = book.add_format({"num_format": "@"})
     options = {
         "id_type": list(issuance.ID_TYPES), "gender": ["男", "女"],
         "series_name": list(db.session.scalars(select(TitleSeries.name).where(TitleSeries.enabled.is_(True))
@@ -55,22 +50,9 @@ def template_xlsx() -> bytes:
                "specialty_name": "数学", "title_name": "一级教师", "level_name": "中级", "qualified_on": "2026-11-30",
                "committee_name": "乐山市中小学教师中级职称评审委员会", "approval_no": "乐人社〔2026〕12号",
                "approved_on": "2026-12-01"}
-    for col, (header, key, required) in enumerate(COLUMNS):
-        sheet.write_string(0, col, ("*" if required else "") + header, bold)
-        sheet.write_string(1, col, example.get(key, ""))
-        sheet.set_column(col, col, 16, text)
-        if key in options:
-            values = options[key]
-            for row, value in enumerate(values):
-                lists.write_string(row, col, value)
-            letter = xlsxwriter.utility.xl_col_to_name(col)
-            sheet.data_validation(1, col, MAX_ROWS, col, {
-                "validate": "list", "source": f"='选项'!${letter}$1:${letter}${len(values)}",
-                "error_message": f"{header}：请从下拉列表中选择"})
-    sheet.freeze_panes(1, 0)
-    lists.hide()
-    book.close()
-    return buffer.getvalue()
+    return excel_template("证书信息", [TemplateColumn(header, required, choices=options.get(key, ()),
+                                                      example=example.get(key, "")) for header, key, required in COLUMNS],
+                          MAX_ROWS)
 
 
 def _rows(content: bytes) -> list[list[Any]]:

@@ -24,7 +24,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
 from flask import current_app
 from python_calamine import CalamineError
 from sqlalchemy import insert, select
@@ -38,6 +37,8 @@ from services.common import audit_log
 from services.common.errors import InvalidInput, NotFound
 from services.common.excel.export import write_table
 from services.common.excel.reader import NOT_XLSX, open_sheet
+from services.common.excel.template import TemplateColumn
+from services.common.excel.template import template_xlsx as excel_template
 from services.experts.experts import MANAGE_PERMISSION, field_errors, recommendable_committees
 from services.jobs import JobContext, job_kind
 
@@ -80,13 +81,7 @@ class ImportReport:
 
 
 def template_xlsx() -> bytes:
-    """下载导入模板: headers, one example row, and drop-down lists fed from a hidden sheet."""
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False})
-    sheet = book.add_worksheet("专家信息")
-    lists = book.add_worksheet("选项")
-    bold = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    text = book.add_format({"num_format": "@"})
+    """下载导入模板: headers, drop-down lists for the coded fields."""
     expert_rules = rules()["expert"]
     series = list(db.session.scalars(select(TitleSeries.name).where(TitleSeries.enabled.is_(True))
                                      .order_by(TitleSeries.sort_order, TitleSeries.name)))
@@ -94,21 +89,8 @@ def template_xlsx() -> bytes:
     options = {"id_type": expert_rules["id_types"], "gender": expert_rules["genders"], "retired": ["否", "是"],
                "admin_post_level": expert_rules["admin_post_levels"], "series_name": series, "title_name": titles,
                "role_name": list(ROLE_NAMES)}
-    for col, (header, name, required) in enumerate(COLUMNS):
-        sheet.write_string(0, col, ("*" if required else "") + header, bold)
-        sheet.set_column(col, col, 16, text)
-        if name in options:
-            values = options[name]
-            for row, value in enumerate(values):
-                lists.write_string(row, col, value)
-            letter = xlsxwriter.utility.xl_col_to_name(col)
-            sheet.data_validation(1, col, MAX_ROWS, col, {
-                "validate": "list", "source": f"='选项'!${letter}$1:${letter}${len(values)}",
-                "error_message": f"{header}：请从下拉列表中选择"})
-    sheet.freeze_panes(1, 0)
-    lists.hide()
-    book.close()
-    return buffer.getvalue()
+    return excel_template("专家信息", [TemplateColumn(header, required, choices=options.get(name, ()))
+                                       for header, name, required in COLUMNS], MAX_ROWS)
 
 
 def _pending_dir() -> Path:

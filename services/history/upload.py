@@ -47,6 +47,8 @@ from services.common import audit_log, file_store, uploads
 from services.common.bulk import insert_rows
 from services.common.errors import Conflict, InvalidInput, NotFound
 from services.common.excel.reader import NOT_XLSX, open_sheet
+from services.common.excel.template import TemplateColumn
+from services.common.excel.template import template_xlsx as excel_template
 from services.history.records import (
     COLUMNS,
     FIELDS,
@@ -128,11 +130,6 @@ def template_xlsx(method: str) -> bytes:
     """下载模板: the columns in order, a note on each header, drop-down lists where the value is from a list."""
     from services.applications.applicants import options
 
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False})
-    sheet, lists = book.add_worksheet("历史职称数据"), book.add_worksheet("选项")
-    bold = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    text = book.add_format({"num_format": "@"})
     series = list(db.session.scalars(select(TitleSeries.name).where(TitleSeries.enabled.is_(True))
                                      .order_by(TitleSeries.sort_order, TitleSeries.name)))
     choices = {"gender": ["男", "女"], "id_type": list(options().id_types), "series_name": series,
@@ -140,22 +137,8 @@ def template_xlsx(method: str) -> bytes:
                "title_name": sorted(set(db.session.scalars(select(Title.name))))}
     if method in ("initial", "confirm"):
         choices["review_body"] = [METHOD_LABELS[method]]
-    for col, (header, name, required, _) in enumerate(COLUMNS):
-        sheet.write_string(0, col, ("*" if required else "") + header, bold)
-        sheet.write_comment(0, col, NOTES[name], {"x_scale": 2})
-        sheet.set_column(col, col, 18, text)
-        if name in choices:
-            values = choices[name]
-            for row, value in enumerate(values):
-                lists.write_string(row, col, value)
-            letter = xlsxwriter.utility.xl_col_to_name(col)
-            sheet.data_validation(1, col, MAX_ROWS, col, {
-                "validate": "list", "source": f"='选项'!${letter}$1:${letter}${max(len(values), 1)}",
-                "error_message": f"{header}：请从下拉列表中选择"})
-    sheet.freeze_panes(1, 0)
-    lists.hide()
-    book.close()
-    return buffer.getvalue()
+    return excel_template("历史职称数据", [TemplateColumn(header, required, note=NOTES[name], choices=choices.get(name, ()))
+                                          for header, name, required, _ in COLUMNS], MAX_ROWS)
 
 
 # --- reading and checking a file ------------------------------------------------------------------------------------
