@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import render_template
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
@@ -376,8 +376,6 @@ def release_due(today: date | None = None) -> int:
                 confirmation.start(entry)
                 released += 1
         publicity.status = "ended"
-    db.session.execute(update(ResultPublicity).where(ResultPublicity.id.in_([p.id for p in due]))
-                       .values(status="ended"))
     return released
 
 
