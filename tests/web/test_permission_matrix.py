@@ -265,14 +265,14 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/results/committee": {"GET": Entry("result.publicize", HOLDER)},
     "/results/committee/doc-no": {"POST": Entry("result.publicize", HOLDER)},
     "/results/committee/certificate-info": {"POST": Entry("result.publicize", HOLDER)},
-    "/results/entries/<int:entry_id>/supplement": {"POST": Entry("result.publicize", OWN_BATCH)},
-    "/results/entries/<int:entry_id>/files/<int:index>": {"GET": Entry("result.publicize", BATCH_ON_PATH)},
+    "/results/entries/<int:result_entry_id>/supplement": {"POST": Entry("result.publicize", OWN_BATCH)},
+    "/results/entries/<int:result_entry_id>/files/<int:index>": {"GET": Entry("result.publicize", BATCH_ON_PATH)},
     # Either result.publicize or result.file_review opens 职称评审结果备案: member_without holds the other one.
     "/results/filings": {"GET": Entry("result.publicize", SIGNED_IN)},
     "/results/filings/review": {"GET": Entry("result.file_review", SIGNED_IN)},
     "/results/meetings/<int:meeting_id>/filing": {"POST": Entry("result.publicize", OWN_BATCH)},
-    "/results/filings/<int:filing_id>": both("result.publicize", FILING_PARTIES),
-    "/results/filings/<int:filing_id>/report": {"GET": Entry("result.publicize", FILING_PARTIES)},
+    "/results/filings/<int:result_filing_id>": both("result.publicize", FILING_PARTIES),
+    "/results/filings/<int:result_filing_id>/report": {"GET": Entry("result.publicize", FILING_PARTIES)},
     "/results/confirm": {"GET": Entry("result.confirm", HOLDER)},
     "/results/confirm/pass-all": {"POST": Entry("result.confirm", HOLDER)},
     "/public/results/<int:publicity_id>": {"GET": Entry("home.view", PUBLIC_NOTICE)},
@@ -617,23 +617,34 @@ class World:
         title = db.session.scalar(select(Title).where(Title.series_code == SERIES).order_by(Title.id).limit(1))
         specialty = db.session.scalar(select(Specialty).where(Specialty.series_code == SERIES).order_by(Specialty.id)
                                       .limit(1))
-        return {"unit_id": self.target.id, "user_id": self.target_staff.id, "role_id": self.target_role.id,
-                "step": "legal", "action": "disable", "code": SERIES, "title_id": title.id,
-                "specialty_id": specialty.id, "education_id": self.applicant.educations[0].id,
-                "work_id": self.applicant.work_history[0].id, "entry_id": self.blacklist_entry.id,
-                "registration_id": self.registration.registration.id, "registration_token": self.registration.token,
-                "item_type": "unit_registration", "process_id": "unit_superior_change", "version": 1,
-                "operation": "suspend", **self.inbox_records(), **(committee := self.committee_records()),
-                **self.review_path_records(committee["committee_id"]), **self.quota_records(),
-                **self.plan_records(committee["committee_id"], committee["activity_id"]),
-                **(declared := self.applicant_declaration_records(committee["committee_id"])),
-                **(reviewed := self.application_review_records()), **self.job_records(), **self.history_records(),
-                **self.notification_records(), **self.notice_records(), **self.message_records(),
-                **self.talent_records(), **self.certificate_records(),
-                **(met := self.meeting_records(reviewed["reviewed_id"])), "meeting_step": "prepare_meeting", "sheet": "exam",
-                **self.result_records(met["meeting_id"], reviewed["reviewed_id"]),
-                "attendance": "confirm", "export_kind": "roster", "material_key": "1", "file_index": 0,
-                **self.activity_files(committee["activity_id"], declared["open_activity_id"])}
+        parts: list[dict[str, Any]] = [
+            {"unit_id": self.target.id, "user_id": self.target_staff.id, "role_id": self.target_role.id,
+             "step": "legal", "action": "disable", "code": SERIES, "title_id": title.id,
+             "specialty_id": specialty.id, "education_id": self.applicant.educations[0].id,
+             "work_id": self.applicant.work_history[0].id, "entry_id": self.blacklist_entry.id,
+             "registration_id": self.registration.registration.id, "registration_token": self.registration.token,
+             "item_type": "unit_registration", "process_id": "unit_superior_change", "version": 1,
+             "operation": "suspend"},
+            self.inbox_records(), (committee := self.committee_records()),
+            self.review_path_records(committee["committee_id"]), self.quota_records(),
+            self.plan_records(committee["committee_id"], committee["activity_id"]),
+            (declared := self.applicant_declaration_records(committee["committee_id"])),
+            (reviewed := self.application_review_records()), self.job_records(), self.history_records(),
+            self.notification_records(), self.notice_records(), self.message_records(),
+            self.talent_records(), self.certificate_records(),
+            (met := self.meeting_records(reviewed["reviewed_id"])),
+            {"meeting_step": "prepare_meeting", "sheet": "exam", "attendance": "confirm", "export_kind": "roster",
+             "material_key": "1", "file_index": 0},
+            self.result_records(met["meeting_id"], reviewed["reviewed_id"]),
+            self.activity_files(committee["activity_id"], declared["open_activity_id"])]
+        arguments: dict[str, Any] = {}
+        for part in parts:
+            # A name given twice would call one area's routes with another area's record (their ids only
+            # coincide on a fresh database): each route variable needs a name of its own.
+            clash = sorted(set(arguments) & set(part))
+            assert not clash, f"World.arguments: {clash} named twice"
+            arguments.update(part)
+        return arguments
 
     def history_records(self) -> dict[str, Any]:
         """A batch the target collected (one failed row, its path up to the superior, a 任职资格文件) and a
@@ -802,8 +813,9 @@ class World:
                               report=record, status="approved", opinion="")
         db.session.add(filing)
         db.session.flush()
-        return {"publicity_id": publicity.id, "entry_id": entry.id, "complaint_id": complaint.id, "index": 0,
-                "filing_id": filing.id}
+        # Keys of their own: entry_id and filing_id name the blacklist entry and the committee filing.
+        return {"publicity_id": publicity.id, "result_entry_id": entry.id, "complaint_id": complaint.id, "index": 0,
+                "result_filing_id": filing.id}
 
 
     def meeting_records(self, declaration_id: int) -> dict[str, Any]:

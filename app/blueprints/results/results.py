@@ -184,10 +184,10 @@ def committee() -> Any:
         current_user, status)), status=status, errors={})
 
 
-@bp.route("/entries/<int:entry_id>/supplement", methods=["POST"])
+@bp.route("/entries/<int:result_entry_id>/supplement", methods=["POST"])
 @permission_required(publicity.PUBLICIZE_PERMISSION)
-def supplement(entry_id: int) -> Any:
-    entry = confirmation.load_for_committee(current_user, entry_id)
+def supplement(result_entry_id: int) -> Any:
+    entry = confirmation.load_for_committee(current_user, result_entry_id)
     files = _files("files", EVIDENCE)
     confirmation.supplement(current_user, entry, request.form.get("note", ""), [record for record, _ in files])
     _store(files)
@@ -215,12 +215,12 @@ def certificate_info() -> Any:
     return redirect(url_for("jobs.detail", job_id=job.id))
 
 
-@bp.route("/entries/<int:entry_id>/files/<int:index>")
+@bp.route("/entries/<int:result_entry_id>/files/<int:index>")
 @login_required
-def supplement_file(entry_id: int, index: int) -> Any:
+def supplement_file(result_entry_id: int, index: int) -> Any:
     from services.authz import access
 
-    entry = db.session.get(ResultEntry, entry_id)
+    entry = db.session.get(ResultEntry, result_entry_id)
     committee_side = entry is not None and current_user.unit_id == entry.committee_unit_id \
         and access.has_permission(current_user, publicity.PUBLICIZE_PERMISSION, current_user.unit)
     confirming_side = entry is not None and current_user.unit_id == entry.confirming_unit_id \
@@ -271,13 +271,13 @@ def file_results(meeting_id: int) -> Any:
                                errors=exc.errors or {exc.field or "doc_no": [exc.message]}, values=request.form,
                                meeting_id=meeting_id, list_endpoint="results.filings"), exc.status
     flash("评审结果备案申请已提交授权管理单位审核", "success")
-    return redirect(url_for("results.filing_page", filing_id=created.id))
+    return redirect(url_for("results.filing_page", result_filing_id=created.id))
 
 
-@bp.route("/filings/<int:filing_id>", methods=["GET", "POST"])
+@bp.route("/filings/<int:result_filing_id>", methods=["GET", "POST"])
 @login_required
-def filing_page(filing_id: int) -> Any:
-    item = filing.load(current_user, filing_id)
+def filing_page(result_filing_id: int) -> Any:
+    item = filing.load(current_user, result_filing_id)
     errors: dict[str, list[str]] = {}
     status = 200
     if request.method == "POST":
@@ -288,10 +288,10 @@ def filing_page(filing_id: int) -> Any:
             _store(files[:1])
             db.session.commit()
             flash("已重新提交备案申请", "success")
-            return redirect(url_for("results.filing_page", filing_id=item.id))
+            return redirect(url_for("results.filing_page", result_filing_id=item.id))
         except ServiceError as exc:
             db.session.rollback()
-            item = filing.load(current_user, filing_id)
+            item = filing.load(current_user, result_filing_id)
             errors, status = exc.errors or {exc.field or "doc_no": [exc.message]}, exc.status
     from services.workflow import instances
 
@@ -300,10 +300,10 @@ def filing_page(filing_id: int) -> Any:
                            action_labels=instances.ACTION_LABELS), status
 
 
-@bp.route("/filings/<int:filing_id>/report")
+@bp.route("/filings/<int:result_filing_id>/report")
 @login_required
-def filing_report(filing_id: int) -> Any:
-    return send_stored(filing.load(current_user, filing_id).report)
+def filing_report(result_filing_id: int) -> Any:
+    return send_stored(filing.load(current_user, result_filing_id).report)
 
 
 def _filing_record(instance: ProcessInstance) -> dict[str, Any]:
