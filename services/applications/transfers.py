@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import ActivityLevel, Committee, Declaration, ReviewActivity, User
@@ -122,4 +123,4 @@ def movable_query(actor: User, committee_id: int | None, year: int | None, level
         stmt = stmt.where(Declaration.year == year)
     if level_code:
         stmt = stmt.where(Declaration.level_code == level_code)
-    return stmt.order_by(Declaration.id)
+    return stmt.order_by(Declaration.id).options(selectinload(Declaration.unit))

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import (
@@ -158,7 +159,7 @@ def register_operations(registry: FunctionRegistry = WHITELIST) -> None:
 def waiting_query(actor: User) -> Any:
     """Batches waiting on the actor's unit (for the 数据审核 list)."""
     return select(HistoryBatch).where(HistoryBatch.status == "reviewing", HistoryBatch.current_unit_id == actor.unit_id) \
-        .order_by(HistoryBatch.submitted_at, HistoryBatch.id)
+        .order_by(HistoryBatch.submitted_at, HistoryBatch.id).options(selectinload(HistoryBatch.issuer))
 
 
 def load_for_review(actor: User, batch_id: int) -> HistoryBatch:

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Declaration, ResultEntry, User
@@ -136,7 +137,8 @@ def _pass_all(ctx: JobContext, params: dict[str, Any]) -> None:
 
 def committee_query(actor: User, status: str) -> Any:
     stmt = select(ResultEntry).where(ResultEntry.committee_unit_id == actor.unit_id, ResultEntry.status == status)
-    return stmt.order_by(ResultEntry.publicity_id.desc(), ResultEntry.position, ResultEntry.id)
+    return stmt.order_by(ResultEntry.publicity_id.desc(), ResultEntry.position, ResultEntry.id) \
+        .options(selectinload(ResultEntry.confirming_unit))
 
 
 def load_for_committee(actor: User, entry_id: int) -> ResultEntry:

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Committee, ResultFiling, ResultPublicity, ReviewMeeting, User
@@ -121,7 +122,8 @@ def query(actor: User, status: str = "") -> Any:
                                           ResultFiling.authorizing_unit_id == actor.unit_id))
     if status:
         stmt = stmt.where(ResultFiling.status == status)
-    return stmt.order_by(ResultFiling.submitted_at.desc(), ResultFiling.id.desc())
+    return stmt.order_by(ResultFiling.submitted_at.desc(), ResultFiling.id.desc()).options(
+        selectinload(ResultFiling.unit), selectinload(ResultFiling.authorizing_unit))
 
 
 # --- whitelisted business operations (bpmn/result_filing.bpmn) --------------------------------------------------------

@@ -25,6 +25,7 @@ from typing import Any
 
 from flask import render_template
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import (
@@ -222,7 +223,8 @@ def public_publicity(publicity_id: int) -> ResultPublicity:
 
 def entries_of(publicity: ResultPublicity) -> list[ResultEntry]:
     return list(db.session.scalars(select(ResultEntry).where(ResultEntry.publicity_id == publicity.id)
-                                   .order_by(ResultEntry.position, ResultEntry.id)))
+                                   .order_by(ResultEntry.position, ResultEntry.id)
+                                   .options(selectinload(ResultEntry.confirming_unit))))
 
 
 def notice_html(publicity: ResultPublicity, for_pdf: bool = False) -> str:
@@ -381,7 +383,8 @@ def release_due(today: date | None = None) -> int:
 
 def complaints_of(publicity: ResultPublicity) -> list[Complaint]:
     return list(db.session.scalars(select(Complaint).where(Complaint.publicity_id == publicity.id)
-                                   .order_by(Complaint.status.desc(), Complaint.created_at.desc())))
+                                   .order_by(Complaint.status.desc(), Complaint.created_at.desc())
+                                   .options(selectinload(Complaint.entry))))
 
 
 def objections_of_meeting(meeting_id: int) -> list[tuple[ResultEntry, list[Complaint]]]:

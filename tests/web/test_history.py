@@ -397,3 +397,24 @@ def test_the_social_insurance_check_marks_rows_without_refusing_them(app, client
     assert sorted(risky) == [2, 4]
     page = client.get(f"/history/batches/{batch.id}").get_data(as_text=True)
     assert "社保校验高风险 2 条" in page and "高风险" in page
+
+
+def test_the_batch_list_costs_the_same_statements_for_one_batch_as_for_five(client, login, make_user, world):
+    from tests.web.test_message_list_queries import statements_for
+
+    tree = world.tree
+    collector = tree.forming_admin
+
+    def add_batch(n: int) -> None:
+        db.session.add(HistoryBatch(method="review", doc_no=f"川人社职〔2020〕{n}号", collector_unit_id=tree.forming.id,
+                                    collected_by_id=make_user(tree.forming, name=f"采集人{n}").id,
+                                    issuer_unit_id=(tree.competent, tree.city, tree.province)[n % 3].id,
+                                    status="draft", path=[], qualification_file={}, opinion=""))
+        db.session.commit()
+
+    login(collector)
+    add_batch(1)
+    one = statements_for(client, "/history/")
+    for n in range(2, 6):
+        add_batch(n)
+    assert statements_for(client, "/history/") == one  # collectors and issuers are read with the page

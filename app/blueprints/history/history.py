@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from app.auth import permission_required
 from app.blueprints.workflow.inbox import register_record_view
@@ -49,7 +50,8 @@ def index() -> Any:
         stmt = stmt.where(HistoryBatch.method == method)
     if doc_no:
         stmt = stmt.where(HistoryBatch.doc_no.contains(doc_no, autoescape=True))
-    stmt = stmt.order_by(HistoryBatch.created_at.desc(), HistoryBatch.id.desc())
+    stmt = stmt.order_by(HistoryBatch.created_at.desc(), HistoryBatch.id.desc()).options(
+        selectinload(HistoryBatch.collected_by), selectinload(HistoryBatch.issuer))  # the list's columns, not per row
     return render_template("history/index.html", pagination=paginate(stmt), tab=tab, tabs=TABS, method=method,
                            doc_no=doc_no, methods=METHOD_LABELS, allowed=upload.methods_for(current_user))
 
