@@ -180,3 +180,28 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["mask_id"] = lambda v: mask_id_number(v) if v else ""
     app.jinja_env.filters["dt"] = lambda v: v.strftime("%Y-%m-%d %H:%M") if v else ""
     app.jinja_env.filters["shown"] = lambda v, unit="": shown_value(v, unit or "")
+
+
+def checked_uploads(name: str, spec: Any) -> list[tuple[dict[str, Any], bytes]]:
+    """The files of form field `name` checked against `spec` (size, real type), nothing stored yet: (record, content)
+    pairs, the record being what services keep ({sha256, filename, size, file_type}). Store them with
+    `store_uploads` once the service accepted the request, so a refused one leaves no file behind."""
+    from services.common import file_store
+
+    kept = []
+    for upload in request.files.getlist(name):
+        if not upload or not upload.filename:
+            continue
+        content = upload.read()
+        checked = file_store.check(spec, upload.filename, content)
+        kept.append(({"sha256": checked.sha256, "filename": checked.filename, "size": checked.size,
+                      "file_type": checked.file_type}, content))
+    return kept
+
+
+def store_uploads(files: list[tuple[dict[str, Any], bytes]]) -> None:
+    from services.common import file_store
+
+    for record, content in files:
+        file_store.store(file_store.StoredFile(record["sha256"], record["filename"], record["size"],
+                                               record["file_type"]), content)

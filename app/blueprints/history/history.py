@@ -14,8 +14,7 @@ from app.blueprints.workflow.inbox import register_record_view
 from app.extensions import db
 from app.models import HistoryBatch, HistoryRecord, Job, ProcessInstance
 from app.models.history import BATCH_STATUS_LABELS, METHOD_LABELS
-from app.web import paginate, send_stored, xlsx_response
-from services.common import file_store
+from app.web import checked_uploads, paginate, send_stored, store_uploads, xlsx_response
 from services.common.errors import InvalidInput, ServiceError
 from services.common.excel.export import write_table
 from services.history import bodies, review, upload
@@ -139,18 +138,11 @@ def edit_record(batch_id: int, record_id: int) -> Any:
 @permission_required(upload.COLLECT_PERMISSION)
 def submit(batch_id: int) -> Any:
     batch = upload.load_batch(current_user, batch_id)
-    file = request.files.get("qualification_file")
-    stored: dict[str, Any] | None = None
     try:
-        if file and file.filename:
-            content = file.read()
-            checked = file_store.check(QUALIFICATION_FILE, file.filename, content)
-            stored = {"sha256": checked.sha256, "filename": checked.filename, "file_type": checked.file_type}
+        files = checked_uploads("qualification_file", QUALIFICATION_FILE)[:1]
         issuer = request.form.get("issuer_id", "")
-        review.submit(current_user, batch, int(issuer) if issuer.isdigit() else None, stored)
-        if file and stored:
-            file_store.store(file_store.StoredFile(stored["sha256"], stored["filename"], len(content),
-                                                   stored["file_type"]), content)
+        review.submit(current_user, batch, int(issuer) if issuer.isdigit() else None, files[0][0] if files else None)
+        store_uploads(files)
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()

@@ -15,8 +15,7 @@ from app.auth import permission_required
 from app.blueprints.workflow.inbox import register_record_view
 from app.extensions import db
 from app.models import Complaint, ProcessInstance, ResultEntry
-from app.web import date_input, paginate, send_stored, xlsx_response
-from services.common import file_store
+from app.web import checked_uploads, date_input, paginate, send_stored, store_uploads, xlsx_response
 from services.common.errors import NotFound, ServiceError
 from services.common.excel.export import write_table
 from services.results import confirmation, filing, publicity
@@ -26,25 +25,6 @@ bp = Blueprint("results", __name__, url_prefix="/results")
 public_bp = Blueprint("public_results", __name__, url_prefix="/public/results")
 
 EVIDENCE = FieldDefinition("evidence", "证明材料", "file", max_size_mb=20, accept=("pdf", "jpg", "png"))
-
-
-def _files(name: str, spec: FieldDefinition) -> list[tuple[dict[str, Any], bytes]]:
-    """Uploaded files checked (nothing stored yet): (record, content) pairs."""
-    kept = []
-    for upload in request.files.getlist(name):
-        if not upload or not upload.filename:
-            continue
-        content = upload.read()
-        checked = file_store.check(spec, upload.filename, content)
-        kept.append(({"sha256": checked.sha256, "filename": checked.filename, "size": checked.size,
-                      "file_type": checked.file_type}, content))
-    return kept
-
-
-def _store(files: list[tuple[dict[str, Any], bytes]]) -> None:
-    for record, content in files:
-        file_store.store(file_store.StoredFile(record["sha256"], record["filename"], record["size"],
-                                               record["file_type"]), content)
 
 
 # --- 评审结果公示 (the committee's forming unit) ---------------------------------------------------------------------
@@ -140,9 +120,9 @@ def close(publicity_id: int) -> Any:
 def offline_complaint(publicity_id: int) -> Any:
     item = publicity.load_publicity(current_user, publicity_id)
     try:
-        files = _files("evidence", EVIDENCE)
+        files = checked_uploads("evidence", EVIDENCE)
         publicity.record_offline(current_user, item, request.form, [record for record, _ in files])
-        _store(files)
+        store_uploads(files)
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
@@ -188,9 +168,9 @@ def committee() -> Any:
 @permission_required(publicity.PUBLICIZE_PERMISSION)
 def supplement(result_entry_id: int) -> Any:
     entry = confirmation.load_for_committee(current_user, result_entry_id)
-    files = _files("files", EVIDENCE)
+    files = checked_uploads("files", EVIDENCE)
     confirmation.supplement(current_user, entry, request.form.get("note", ""), [record for record, _ in files])
-    _store(files)
+    store_uploads(files)
     db.session.commit()
     flash(f"{entry.name} 的补充材料已提交确认单位", "success")
     return redirect(url_for("results.committee", status="returned"))
@@ -258,11 +238,11 @@ def filings() -> Any:
 def file_results(meeting_id: int) -> Any:
     meeting = publicity.load_meeting(current_user, meeting_id)
     try:
-        files = _files("report", REPORT)
+        files = checked_uploads("report", REPORT)
         created = filing.submit(current_user, meeting, request.form,
                                 date_input(request.form.get("filed_on"), "filed_on", "备案时间"),
                                 files[0][0] if files else None)
-        _store(files[:1])
+        store_uploads(files[:1])
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
@@ -282,10 +262,10 @@ def filing_page(result_filing_id: int) -> Any:
     status = 200
     if request.method == "POST":
         try:
-            files = _files("report", REPORT)
+            files = checked_uploads("report", REPORT)
             filing.resubmit(current_user, item, request.form,
                             date_input(request.form.get("filed_on"), "filed_on", "备案时间"), files[0][0] if files else None)
-            _store(files[:1])
+            store_uploads(files[:1])
             db.session.commit()
             flash("已重新提交备案申请", "success")
             return redirect(url_for("results.filing_page", result_filing_id=item.id))
