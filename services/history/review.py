@@ -169,7 +169,10 @@ def load_for_review(actor: User, batch_id: int) -> HistoryBatch:
         and access.has_permission(actor, COLLECT_PERMISSION, actor.unit)
     reviews = batch is not None and actor.unit_id in (batch.path or []) \
         and access.has_permission(actor, REVIEW_PERMISSION, actor.unit)
-    if batch is None or not (collects or reviews):
+    issues = batch is not None and actor.unit_id == batch.issuer_unit_id and batch.status in ("approved", "issuing",
+                                                                                              "issued") \
+        and access.has_permission(actor, "certificate.issue", actor.unit)  # 历史证书生成's 证书列表
+    if batch is None or not (collects or reviews or issues):
         raise NotFound("批次不存在或无权查看")
     return batch
 

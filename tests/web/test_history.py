@@ -290,6 +290,8 @@ def test_submit_up_the_path_return_resubmit_and_check_names(client, login, make_
     login(issuer)
     listing = client.get("/history/issue").get_data(as_text=True)
     assert DOC in listing and "批量发证" in listing
+    people = client.get(f"/history/review/{batch.id}").get_data(as_text=True)  # its 证书列表
+    assert "张三" in people and "李四" in people
     started = client.post(f"/history/issue/{batch.id}")
     assert started.status_code == 302
     db.session.expire_all()
