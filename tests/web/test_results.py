@@ -219,6 +219,7 @@ def test_pass_all_confirms_two_hundred_people_in_one_action(client, login, make_
     meeting = ordinary_meeting(world)
     meeting.stage, meeting.counted_at = "counted", datetime.now()  # the counting has its own tests
     db.session.execute(update(MeetingApplicant).where(MeetingApplicant.meeting_id == meeting.id).values(status="passed"))
+    publicity_service.open_result_publicity(meeting.id)  # what 计票完成 does (bpmn/review_meeting.bpmn)
     confirmer = make_user(world.tree.competent, permissions=["result.confirm", "inbox.view"], name="教育局确认")
     db.session.commit()
     item = published(client, login, world, meeting)
@@ -282,3 +283,40 @@ def test_neither_result_permission_opens_the_filings(client, login, make_user, c
     world, _, _ = counted
     login(make_user(world.tree.forming, permissions=["inbox.view"], name="无关人员"))
     assert client.get("/results/filings").status_code == 403
+
+
+def publicity_task_of(meeting, user):
+    return db.session.scalar(select(HumanTask).join(HumanTaskCandidate).where(
+        HumanTask.business_type == "result_publicity", HumanTask.business_id == meeting.id,
+        HumanTask.status == "open", HumanTaskCandidate.user_id == user.id))
+
+
+def test_publicity_is_a_task_in_the_committee_inbox_done_by_publishing(client, login, make_user, counted):
+    world, meeting, confirmer = counted
+    task = publicity_task_of(meeting, world.staff)
+    assert task is not None and task.name == "评审结果公示" and task.unit_id == world.tree.forming.id
+    assert publicity_task_of(meeting, confirmer) is None  # the 授权管理单位 is offered nothing here
+    login(world.staff)
+    inbox = client.get("/inbox/?business_type=result_publicity").get_data(as_text=True)
+    assert "评审结果公示" in inbox and meeting.name in inbox
+    opened = client.get(f"/inbox/tasks/{task.id}")
+    assert opened.status_code == 302 and opened.headers["Location"].endswith(f"/results/meetings/{meeting.id}/publish")
+    page = client.get(opened.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="publicity-task"' in page and "发布后该待办自动办结" in page
+    # The inbox cannot complete it around the page: nothing would be published.
+    around = client.post(f"/inbox/tasks/{task.id}", data={"note": "已办"})
+    assert around.status_code == 409 and "发布评审结果公示" in around.get_data(as_text=True)
+    assert publicity_task_of(meeting, world.staff) is not None
+
+    item = published(client, login, world, meeting)
+    db.session.expire_all()
+    done = db.session.get(HumanTask, task.id)
+    assert (done.status, done.completed_by_id) == ("done", world.staff.id)
+    assert meeting.name not in client.get("/results/").get_data(as_text=True).split('data-testid="publishable"')[1] \
+        .split("</table>")[0]
+    # A withdrawal puts the task back in 待办 for a new publicity.
+    assert client.post(f"/results/publicity/{item.id}/withdraw", data={"reason": "名单有误"}).status_code == 302
+    again = publicity_task_of(meeting, world.staff)
+    assert again is not None and again.id != task.id
+    assert "没有待办" not in client.get(f"/results/meetings/{meeting.id}/publish").get_data(as_text=True)
+

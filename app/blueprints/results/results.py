@@ -12,9 +12,9 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 
 from app.auth import permission_required
-from app.blueprints.workflow.inbox import register_record_view
+from app.blueprints.workflow.inbox import register_record_view, register_task_page
 from app.extensions import db
-from app.models import Complaint, ProcessInstance, ResultEntry
+from app.models import Complaint, HumanTask, ProcessInstance, ResultEntry
 from app.web import checked_uploads, date_input, paginate, send_stored, store_uploads, xlsx_response
 from services.common.errors import NotFound, ServiceError
 from services.common.excel.export import write_table
@@ -68,13 +68,21 @@ def publish(meeting_id: int) -> Any:
             db.session.rollback()
             return render_template("results/publish.html", meeting=meeting, rows=rows, minimum=minimum,
                                    values=request.form, errors=exc.errors or {exc.field or "title": [exc.message]},
-                                   error=exc.message), exc.status
+                                   error=exc.message, task=publicity.publicity_task(meeting)), exc.status
         flash(f"评审结果公示已发布，公示期至 {created.end_on}", "success")
         return redirect(url_for("results.publicity_page", publicity_id=created.id))
     values = {"title": f"{meeting.committee.name}{meeting.year}年度评审结果公示", "start_on": date.today().isoformat(),
               "working_days": str(minimum)}
     return render_template("results/publish.html", meeting=meeting, rows=rows, minimum=minimum, values=values,
-                           errors={})
+                           errors={}, task=publicity.publicity_task(meeting))
+
+
+def _publish_page(task: HumanTask) -> str:
+    """A 评审结果公示 task of 待办 opens the meeting's publish page (publishing completes it)."""
+    return url_for("results.publish", meeting_id=task.business_id)
+
+
+register_task_page(publicity.BUSINESS_TYPE, _publish_page)
 
 
 @bp.route("/end-date")
