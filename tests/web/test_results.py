@@ -320,3 +320,60 @@ def test_publicity_is_a_task_in_the_committee_inbox_done_by_publishing(client, l
     assert again is not None and again.id != task.id
     assert "没有待办" not in client.get(f"/results/meetings/{meeting.id}/publish").get_data(as_text=True)
 
+
+def test_the_confirming_unit_reads_the_whole_declaration_while_it_confirms(client, login, make_unit, make_user,
+                                                                          counted):
+    import hashlib
+
+    from committee_helpers import PDF
+
+    from app.models import ActivityMaterialRequirement
+    from services.common import file_store
+
+    world, meeting, confirmer = counted
+    requirement = ActivityMaterialRequirement(activity_id=world.activity.id, position=1, name="学历证书", required=True,
+                                              max_files=2, max_size_mb=5, file_types=["pdf"])
+    db.session.add(requirement)
+    db.session.flush()
+    record = {"sha256": hashlib.sha256(PDF).hexdigest(), "filename": "学历证书.pdf", "size": len(PDF), "file_type": "pdf"}
+    file_store.store(file_store.StoredFile(record["sha256"], record["filename"], len(PDF), "pdf"), PDF)
+    world.declarations[0].materials = {str(requirement.id): [record]}
+    world.declarations[0].assessments = [{"year": 2025, "result": "优秀", "unit": "附中"}]
+    db.session.commit()
+    item = published(client, login, world, meeting)
+    entry = db.session.scalar(select(ResultEntry).where(ResultEntry.declaration_id == world.declarations[0].id))
+    url = f"/results/entries/{entry.id}/declaration"
+    client.post("/logout")
+    login(confirmer)
+    assert client.get(url).status_code == 404  # still in publicity: the confirming unit does not hold it yet
+    publicity_service.release_due(item.end_on + timedelta(days=1))
+    db.session.commit()
+
+    page = client.get(url)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert entry.name in text and "申报材料" in text and "学历证书.pdf" in text and "优秀" in text
+    assert "各级单位审核情况" in text and 'data-testid="to-confirm"' in text
+    assert f"/results/entries/{entry.id}/declaration" in client.get("/results/confirm").get_data(as_text=True)
+    inbox_page = client.get(f"/inbox/tasks/{confirm_task(entry, confirmer)}").get_data(as_text=True)
+    assert 'data-testid="open-declaration"' in inbox_page
+    download = client.get(f"{url}/files/{record['sha256']}")
+    assert download.status_code == 200 and download.data == PDF
+    assert client.get(f"{url}/files/{'0' * 64}").status_code == 404
+
+    # Another unit's confirmer cannot probe it; staff of the right unit without 结果确认 are refused.
+    client.post("/logout")
+    elsewhere = make_unit(parent=world.tree.city, unit_type="competent", region="511100B", name="乐山市卫健委")
+    login(make_user(elsewhere, permissions=["result.confirm", "inbox.view"], name="卫健委确认"))
+    assert client.get(url).status_code == 404
+    assert client.get(f"{url}/files/{record['sha256']}").status_code == 404
+    client.post("/logout")
+    login(make_user(world.tree.competent, permissions=["inbox.view"], name="教育局其他人员"))
+    assert client.get(url).status_code == 403
+
+    # Once confirmed the unit no longer holds it.
+    client.post("/logout")
+    login(confirmer)
+    assert client.post(f"/inbox/tasks/{confirm_task(entry, confirmer)}",
+                       data={"decision": "pass", "opinion": "同意"}).status_code == 302
+    assert client.get(url).status_code == 404

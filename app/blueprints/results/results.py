@@ -19,6 +19,7 @@ from app.web import checked_uploads, date_input, paginate, send_stored, store_up
 from services.common.errors import NotFound, ServiceError
 from services.common.excel.export import write_table
 from services.results import confirmation, filing, publicity
+from services.workflow import instances
 from services.workflow.forms import FieldDefinition
 
 bp = Blueprint("results", __name__, url_prefix="/results")
@@ -281,8 +282,6 @@ def filing_page(result_filing_id: int) -> Any:
             db.session.rollback()
             item = filing.load(current_user, result_filing_id)
             errors, status = exc.errors or {exc.field or "doc_no": [exc.message]}, exc.status
-    from services.workflow import instances
-
     trail = instances.business_trail(filing.BUSINESS_TYPE, item.id)
     return render_template("results/filing.html", filing=item, trail=trail, errors=errors,
                            action_labels=instances.ACTION_LABELS), status
@@ -321,13 +320,38 @@ def confirm_list() -> Any:
         return xlsx_response(write_table("评审结果确认", ["姓名", "工作单位", "资格名称", "专业", "状态", "意见"], rows),
                              f"评审结果确认（{confirmation.TABS[tab][0]}）.xlsx")
     pagination = paginate(stmt)
-    from services.workflow import instances
-
     tasks = instances.open_tasks_of(current_user, confirmation.BUSINESS_TYPE, [e.id for e in pagination.items])
     counts = {key: db.session.scalar(select(func.count()).select_from(
         confirmation.query(current_user, key, delegated).subquery())) for key in confirmation.TABS}
     return render_template("results/confirm.html", pagination=pagination, tab=tab, tabs=confirmation.TABS,
                            delegated=delegated, name=name, tasks=tasks, counts=counts)
+
+
+@bp.route("/entries/<int:result_entry_id>/declaration")
+@permission_required(confirmation.CONFIRM_PERMISSION)
+def declaration(result_entry_id: int) -> Any:
+    """材料审阅: the whole declaration, read-only, for the unit confirming its result."""
+    from services.applications import application_queries, application_review
+
+    entry = confirmation.load_for_confirming_unit(current_user, result_entry_id)
+    item = entry.declaration
+    return render_template(
+        "results/declaration.html", entry=entry, declaration=item, can_download=True,
+        file_url=lambda sha256: url_for("results.declaration_file", result_entry_id=entry.id, reviewed_sha256=sha256),
+        achievements=application_queries.achievement_views(item), materials=application_queries.material_views(item),
+        series=application_queries.series_names(), decided_steps=application_review.decided_steps(item),
+        attachments=application_review.ATTACHMENTS,
+        path_names={str(i): f"{e['role']}：{e['name']}" for i, e in enumerate(item.path)},
+        task=instances.open_tasks_of(current_user, confirmation.BUSINESS_TYPE, [entry.id]).get(entry.id))
+
+
+@bp.route("/entries/<int:result_entry_id>/declaration/files/<reviewed_sha256>")
+@permission_required(confirmation.CONFIRM_PERMISSION)
+def declaration_file(result_entry_id: int, reviewed_sha256: str) -> Any:
+    from services.applications import declarations
+
+    entry = confirmation.load_for_confirming_unit(current_user, result_entry_id)
+    return send_stored(declarations.declaration_file(entry.declaration, reviewed_sha256, with_review=True))
 
 
 @bp.route("/confirm/pass-all", methods=["POST"])
