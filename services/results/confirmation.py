@@ -274,6 +274,8 @@ def close_publicity(actor: User, publicity_id: int) -> None:
     publicity = db.session.get(ResultPublicity, publicity_id)
     if publicity is None or publicity.unit_id != actor.unit_id:
         raise NotFound("评审结果公示不存在或无权操作")
+    if publicity.status == "closed":
+        raise Conflict("该评审结果已办结")
     if publicity.status != "ended":
         raise Conflict(f"公示{publicity.status_label}，公示期结束后才能办结")
     entries = list(db.session.scalars(select(ResultEntry).where(ResultEntry.publicity_id == publicity.id)))

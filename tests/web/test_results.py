@@ -377,3 +377,60 @@ def test_the_confirming_unit_reads_the_whole_declaration_while_it_confirms(clien
     assert client.post(f"/inbox/tasks/{confirm_task(entry, confirmer)}",
                        data={"decision": "pass", "opinion": "同意"}).status_code == 302
     assert client.get(url).status_code == 404
+
+
+def test_close_waits_for_every_certificate_issued_through_the_issuers_queue(client, login, make_user, counted):
+    """办结 (H3) as the staff meet it: refused while someone is 未确认 or a certificate is not yet 已发放, accepted
+    once the issuer has issued every confirmed person's certificate through the queue."""
+    from services.certificates import bulk, issuance
+
+    world, meeting, confirmer = counted
+    issuer = make_user(world.tree.competent, permissions=["certificate.issue", "inbox.view"], name="教育局发证")
+    db.session.commit()
+    item = published(client, login, world, meeting)
+    publicity_service.release_due(item.end_on + timedelta(days=1))
+    db.session.commit()
+    entries = list(db.session.scalars(select(ResultEntry).where(ResultEntry.publicity_id == item.id)
+                                      .order_by(ResultEntry.position)))
+    refused = client.post(f"/results/publicity/{item.id}/close")
+    assert refused.status_code == 409 and "还有 3 人未办完" in refused.get_data(as_text=True)
+
+    client.post("/logout")
+    login(confirmer)
+    for entry, decision in zip(entries, ("pass", "pass", "reject"), strict=True):
+        assert client.post(f"/inbox/tasks/{confirm_task(entry, confirmer)}",
+                           data={"decision": decision, "opinion": "同意" if decision == "pass" else "业绩不符"}
+                           ).status_code == 302
+    client.post("/logout")
+    login(world.staff)
+    year, ids = date.today().year, [str(e.id) for e in entries[:2]]
+    assert client.post("/results/committee/doc-no", data={"entry_ids": ids, "doc_no": f"乐人社职〔{year}〕30号",
+                                                         "approved_on": date.today().isoformat()}).status_code == 302
+    assert client.post("/results/committee/certificate-info", data={"entry_ids": ids}).status_code == 302
+    waiting = client.post(f"/results/publicity/{item.id}/close")
+    text = waiting.get_data(as_text=True)
+    assert waiting.status_code == 409 and "还有 2 人未办完" in text and "证书未发放" in text
+    assert entries[2].name not in text  # 不通过 is final
+
+    # The issuer's queue: 审核发证信息 passed, then 发放 (the certificates' own tests cover the pages).
+    def open_ids(bpmn_id):
+        return list(db.session.scalars(select(HumanTask.id).where(
+            HumanTask.business_type == "certificate_issuance", HumanTask.status == "open", HumanTask.bpmn_id == bpmn_id)))
+
+    for task_id in open_ids("review_issuance"):
+        issuance.complete_task(issuer, task_id, "pass")
+    db.session.commit()
+    first_issue = open_ids("issue_certificate")[:1]
+    assert bulk.start_clearing(issuer, "issue", first_issue).done == 1
+    db.session.commit()
+    one_left = client.post(f"/results/publicity/{item.id}/close")
+    assert one_left.status_code == 409 and "还有 1 人未办完" in one_left.get_data(as_text=True)
+    assert bulk.start_clearing(issuer, "issue", open_ids("issue_certificate")).done == 1
+    db.session.commit()
+
+    closed = client.post(f"/results/publicity/{item.id}/close")
+    assert closed.status_code == 302
+    page = client.get(closed.headers["Location"]).get_data(as_text=True)
+    assert "评审结果已办结" in page and "已办结" in page
+    again = client.post(f"/results/publicity/{item.id}/close")
+    assert again.status_code == 409 and "该评审结果已办结" in again.get_data(as_text=True)
