@@ -339,6 +339,7 @@ def publish(page: Any, site: Site) -> int:
     page.goto(f"{site.url}/inbox/")
     row = page.locator("tr", has_text="评审结果公示：")
     assert row.count() == 1 and "通过 1 人" in row.inner_text()
+    shot(page, "05b_inbox_publicity_task")
     row.locator("a:has-text('办理')").click()
     page.wait_for_url(re.compile(r"/results/meetings/\d+/publish$"))
     assert "发布后该待办自动办结" in text(page, "[data-testid=publicity-task]")
@@ -454,11 +455,14 @@ def file_results(office: Any, site: Site, page: Any, files: dict[str, Path]) -> 
 def confirm(page: Any, site: Site) -> None:
     table = text(page, "[data-testid=confirm-table]")
     assert APPLICANT["name"] in table and "未确认" in table
+    shot(page, "10a_confirm_list")
     page.click("[data-testid=confirm-table] >> text=材料审阅")
     body = text(page)
     assert "学历证书.pdf" in body and "初中数学分层作业设计与实践" in body and "乐山第一中学校" in body
     shot(page, "10_material_review")
     page.click("[data-testid=to-confirm]")
+    assert "材料审阅：查看申报材料" in text(page, "[data-testid=open-declaration]")
+    shot(page, "10b_confirm_task")
     page.fill("#f-opinion", "经审阅，同意确认")
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("button[name=decision][value=pass]")
