@@ -98,6 +98,12 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
+def submit(page: Any, selector: str) -> None:
+    """Click a form's button and wait for the page it leads to."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
 def confirmed(page: Any, selector: str) -> None:
     """Click a button whose form asks for confirmation (data-confirm), accept, and wait for the next page."""
     page.once("dialog", lambda dialog: dialog.accept())
@@ -159,8 +165,8 @@ def declare(browser: Any, site: Site, files: dict[str, Path]) -> int:
         page.fill(f"input[name=assessments-{n}-year]", str(year - n))
         page.select_option(f"select[name=assessments-{n}-result]", "优秀" if n == 1 else "合格")
         page.fill(f"input[name=assessments-{n}-unit]", "乐山第一中学校")
-    page.click("[data-testid=assessment-form] button:has-text('暂存')")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("[data-testid=assessment-form] button:has-text('暂存')")
     page.locator("#achievements a:has-text('新增业绩成果信息')").first.click()
     page.fill("#f-start_date", f"{year - 3}-09-01")
     page.fill("#f-end_date", f"{year - 1}-07-10")
@@ -173,8 +179,8 @@ def declare(browser: Any, site: Site, files: dict[str, Path]) -> int:
     for label, name in (("身份证明", "身份证.pdf"), ("学历学位证书", "学历证书.pdf"), ("现职称证书", "二级教师证书.pdf")):
         row = page.locator("[data-testid=material-table] tr", has_text=label)
         row.locator("input[type=file]").set_input_files(str(files[name]))
-        row.locator("button:has-text('上传')").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            row.locator("button:has-text('上传')").click()
         assert name in page.inner_text("[data-testid=material-table]")
     shot(page, "01_declaration")
     confirmed(page, "[data-testid=submit-form] button")
@@ -269,11 +275,11 @@ def hold_meeting(page: Any, site: Site) -> str:
     assert APPLICANT["name"] in text(page, "[data-testid=applicant-table]")
     page.click("[data-testid=meeting-steps] >> text=会议准备")
     page.fill("#scoring_standard", "一、业绩成果 60 分；二、面试答辩 40 分。")
-    page.click("text=保存评分标准")
+    submit(page, "text=保存评分标准")
     finish(page, "会议准备")
     page.select_option("#specialty", "建筑施工")
     page.fill("#needed", "2")
-    page.click("text=新增抽选小组")
+    submit(page, "text=新增抽选小组")
     page.select_option("#multiplier", "15")
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("[data-testid=start-draw]")
@@ -283,17 +289,17 @@ def hold_meeting(page: Any, site: Site) -> str:
     assert "1.5 倍\t" in draws and "\t3\t3\t罗文斌" in draws  # three candidates, three drawn
     finish(page, "专家抽选")
     while page.locator("button:has-text('确认参评')").count():
-        page.locator("button:has-text('确认参评')").first.click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.locator("button:has-text('确认参评')").first.click()
     assert text(page, "[data-testid=expert-table]").count("\t确认参评\t") == 3
     shot(page, "02_experts")
     finish(page, "确认出席专家名单")
     page.locator("[data-testid=assign-table] select[name=main_reviewer_id]").first.select_option(index=1)
-    page.locator("[data-testid=assign-table] form button").first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("[data-testid=assign-table] form button").first.click()
     finish(page, "人员分配")
     page.fill("#review_plan", "按评分标准逐人评议，实行无记名投票。")
-    page.click("text=保存评审方案")
+    submit(page, "text=保存评审方案")
     finish(page, "开启专家投票")
     shot(page, "03_voting_open")
     return str(meeting_url)
@@ -381,10 +387,10 @@ def complain(browser: Any, site: Site, publicity_id: int) -> None:
     page.fill("#complainant_name", "张浩然")
     page.fill("#complainant_phone", "13990000204")
     page.fill("#content", "其业绩证明中的课题结题时间与实际不符。")
-    page.click("button:has-text('提交反馈')")
+    submit(page, "button:has-text('提交反馈')")
     assert "与所选被反馈人不符" in text(page)
     page.fill("#id_number", APPLICANT["id_number"])
-    page.click("button:has-text('提交反馈')")
+    submit(page, "button:has-text('提交反馈')")
     assert "反馈已提交" in page.inner_text("body")
     page.context.close()
 
@@ -397,7 +403,7 @@ def record_offline(page: Any, site: Site, publicity_id: int, files: dict[str, Pa
     page.fill("input[name=complainant_phone]", "13912345678")
     page.fill("textarea[name=content]", "来信反映其年度考核材料不全。")
     page.set_input_files("input[name=evidence]", str(files["投诉证据.pdf"]))
-    page.click("button:has-text('录入')")
+    submit(page, "button:has-text('录入')")
     assert "线下投诉已录入" in page.inner_text("body")
 
 
@@ -421,8 +427,8 @@ def settle_all(page: Any, site: Site, publicity_id: int) -> None:
         form.locator("select[name=outcome]").select_option("dismissed")
         form.locator("input[name=outcome_reason]").fill("经核实，反映情况不属实")
         page.once("dialog", lambda dialog: dialog.accept())
-        form.locator("button").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            form.locator("button").click()
         assert "投诉处理结果已保存" in page.inner_text("body")
     assert text(page).count("处理结果：投诉不成立") == 2
     assert "未确认" in text(page, "[data-testid=entries]")  # released to confirmation
@@ -478,7 +484,7 @@ def submit_certificate_information(page: Any, site: Site, publicity_id: int) -> 
     page.check(f"[data-testid=committee-entries] input[aria-label='选择 {APPLICANT['name']}']")
     page.fill("input[name=doc_no]", f"乐人社职〔{year}〕25号")
     page.fill("input[name=approved_on]", date.today().isoformat())
-    page.click("button:has-text('批量设置职称文件文号')")
+    submit(page, "button:has-text('批量设置职称文件文号')")
     assert "已为 1 人设置职称文件文号" in page.inner_text("body")
     assert f"乐人社职〔{year}〕25号" in text(page, "[data-testid=committee-entries]")
     page.check(f"[data-testid=committee-entries] input[aria-label='选择 {APPLICANT['name']}']")
