@@ -201,9 +201,8 @@ def review(office: Any, site: Site, username: str, declaration_id: int, files: d
         page.set_input_files("input[name=publicity_proof]", str(files["公示证明.pdf"]))
         page.set_input_files("input[name=recommendation]", str(files["推荐意见.pdf"]))
     page.fill("#f-opinion", "符合参评条件" if qualifying else "材料齐全，同意上报")
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.click("button[name=decision][value=pass]")
-    page.wait_for_url(re.compile(r"/application-review/(own|subordinates|qualification)"))
+    confirmed(page, "button[name=decision][value=pass]")
+    assert re.search(r"/application-review/(own|subordinates|qualification)(\?|$)", page.url), page.url
     assert f"已审核通过：{APPLICANT['name']} 的申报" in page.inner_text("body")
 
 
