@@ -57,6 +57,7 @@ def _bind_business_operations() -> None:
     from services.org import registration, superior_change
     from services.results import confirmation as result_confirmation
     from services.results import filing as result_filing
+    from services.results import publicity as result_publicity
     from services.talent import confirmations, talent_records
 
     registration.register_operations()
@@ -68,6 +69,7 @@ def _bind_business_operations() -> None:
     quota_review.register_operations()
     history_review.register_operations()
     meetings.register_operations()
+    result_publicity.register_operations()
     result_confirmation.register_operations()
     result_filing.register_operations()
     talent_records.register_operations()

@@ -97,6 +97,16 @@ def query(actor: User, tab: str, delegated: bool, name: str = "") -> Any:
     return stmt.order_by(ResultEntry.publicity_id.desc(), ResultEntry.position, ResultEntry.id)
 
 
+def load_for_confirming_unit(actor: User, entry_id: int) -> ResultEntry:
+    """材料审阅: the confirming unit reads the declaration behind a result while it holds the confirmation (未确认),
+    though the declaration's review path need not have passed it (S 1.2.7). Anyone else: 404."""
+    entry = db.session.get(ResultEntry, entry_id)
+    if entry is None or entry.confirming_unit_id != actor.unit_id or entry.status != "confirming" \
+            or not access.has_permission(actor, CONFIRM_PERMISSION, actor.unit):
+        raise NotFound("评审结果不存在或不在本单位确认中")
+    return entry
+
+
 def decide(actor: User, entry_id: int, decision: str, opinion: str) -> None:
     """通过 / 不通过 / 退回 one person: the actor's open task on it, completed with the review form's checks."""
     tasks = instances.open_tasks_of(actor, BUSINESS_TYPE, [entry_id])
@@ -264,6 +274,8 @@ def close_publicity(actor: User, publicity_id: int) -> None:
     publicity = db.session.get(ResultPublicity, publicity_id)
     if publicity is None or publicity.unit_id != actor.unit_id:
         raise NotFound("评审结果公示不存在或无权操作")
+    if publicity.status == "closed":
+        raise Conflict("该评审结果已办结")
     if publicity.status != "ended":
         raise Conflict(f"公示{publicity.status_label}，公示期结束后才能办结")
     entries = list(db.session.scalars(select(ResultEntry).where(ResultEntry.publicity_id == publicity.id)))

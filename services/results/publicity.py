@@ -1,6 +1,9 @@
 """评审结果公示 and its complaints (manual S 1.2.6 (6); H 1.2.6; FEATURES G12; RULES.md "Publicity").
 
 Rules owned here:
+- 评审结果公示 is a user task (bpmn/result_publicity.bpmn) in the forming unit's 待办: review_meeting.bpmn opens it
+  at 计票完成 of an ordinary meeting with passers (`open_result_publicity`), publishing completes it, and a
+  withdrawal opens a new one. The task's page is the publish page; the inbox cannot complete it around the page.
 - The committee's forming unit (result.publicize) publicises the passers of a counted ordinary meeting (a 破格
   meeting's passers are publicised with the ordinary meeting they joined): a title, the first day (today or later),
   a number of working days not below calendar.yaml's publicity_working_days (5) — the last day is computed by the
@@ -33,6 +36,7 @@ from app.models import (
     Committee,
     Complaint,
     Declaration,
+    HumanTask,
     MeetingApplicant,
     ResultEntry,
     ResultPublicity,
@@ -47,9 +51,14 @@ from services.common import audit_log, file_store
 from services.common.errors import Conflict, InvalidInput, NotFound
 from services.reference.validation import InvalidValue, normalize_id_number, normalize_phone
 from services.reference.workdays import calendar
+from services.workflow import instances
+from services.workflow.scripting import WHITELIST, FunctionRegistry
 
 PUBLICIZE_PERMISSION = "result.publicize"
 PUBLIC_LIMIT = 20
+BUSINESS_TYPE = "result_publicity"
+PROCESS_ID = "result_publicity"
+TASK_POST = "unit_admin"
 
 
 # --- dates ------------------------------------------------------------------------------------------------------
@@ -72,11 +81,39 @@ def _require(actor: User, unit: Unit) -> None:
 
 
 def publishable_meetings(actor: User) -> list[ReviewMeeting]:
-    """Counted ordinary meetings of the actor's unit without a live publicity."""
-    live = select(ResultPublicity.meeting_id).where(ResultPublicity.status != "withdrawn")
+    """The meetings of the actor's unit whose 评审结果公示 waits in 待办."""
+    waiting = select(HumanTask.business_id).where(HumanTask.business_type == BUSINESS_TYPE, HumanTask.status == "open")
     return list(db.session.scalars(select(ReviewMeeting).where(
-        ReviewMeeting.unit_id == actor.unit_id, ReviewMeeting.kind == "ordinary", ReviewMeeting.stage == "counted",
-        ReviewMeeting.id.not_in(live)).order_by(ReviewMeeting.counted_at.desc())))
+        ReviewMeeting.unit_id == actor.unit_id, ReviewMeeting.id.in_(waiting))
+        .order_by(ReviewMeeting.counted_at.desc())))
+
+
+def publicity_task(meeting: ReviewMeeting) -> HumanTask | None:
+    """The meeting's open 评审结果公示 task (the inbox projection)."""
+    return instances.open_task_for(BUSINESS_TYPE, meeting.id, TASK_POST)
+
+
+def open_result_publicity(meeting_id: int) -> None:
+    """计票完成 of an ordinary meeting (whitelisted, bpmn/review_meeting.bpmn), or a withdrawal: 评审结果公示 goes
+    to the forming unit's 待办 when someone passed and no such task is open. A 破格 meeting's passers are
+    publicised with the ordinary meeting they joined."""
+    meeting = db.session.get(ReviewMeeting, int(meeting_id))
+    if meeting is None or meeting.kind != "ordinary" or not passers(meeting) or publicity_task(meeting) is not None:
+        return
+    instances.start_process(PROCESS_ID, BUSINESS_TYPE, meeting.id, f"评审结果公示：{meeting.name}", meeting.unit_id,
+                            {"meeting_id": meeting.id}, instances.current_actor.get(),
+                            columns={"committee_id": meeting.committee_id, "activity_id": meeting.activity_id,
+                                     "applicant_name": f"通过 {len(passers(meeting))} 人"})
+
+
+def refuse_inbox_completion(actor: User, task: HumanTask, form_data: Mapping[str, Any]) -> HumanTask:
+    """The inbox's own 办理 of a 评审结果公示 task would skip the notice: it is done by publishing."""
+    raise Conflict("请在“发布评审结果公示”页面填写公示信息并发布，发布后该待办自动办结")
+
+
+def register_operations(registry: FunctionRegistry = WHITELIST) -> None:
+    registry.register("open_result_publicity", open_result_publicity, replace=True)
+    instances.register_completer(BUSINESS_TYPE, refuse_inbox_completion)
 
 
 def load_meeting(actor: User, meeting_id: int) -> ReviewMeeting:
@@ -173,6 +210,9 @@ def publish(actor: User, meeting: ReviewMeeting, form: PublicityForm, today: dat
     rows = passers(meeting)
     if not rows:
         raise Conflict("该评审会议没有评审通过的人员，无需公示")
+    task = publicity_task(meeting)
+    if task is None:
+        raise Conflict("该评审会议没有待办的“评审结果公示”（普通评审会议计票完成后生成）")
     publicity = ResultPublicity(meeting_id=meeting.id, committee_id=meeting.committee_id, unit_id=meeting.unit_id,
                                 created_by_id=actor.id, status="published", notice_pdf={}, withdraw_reason="",
                                 **values)
@@ -189,6 +229,8 @@ def publish(actor: User, meeting: ReviewMeeting, form: PublicityForm, today: dat
             entry.publicity_id = publicity.id
     db.session.flush()
     publicity.notice_pdf = _store_notice_pdf(publicity)
+    instances.complete_checked_task(actor, instances.task_to_complete(actor, task.id),
+                                    {"note": f"发布评审结果公示「{publicity.title}」，公示期至 {publicity.end_on}"})
     audit_log.record(actor, "result.publicity", f"发布评审结果公示「{publicity.title}」（{len(rows)} 人）",
                      "result_publicity", publicity.id)
     return publicity
@@ -204,6 +246,9 @@ def withdraw(actor: User, publicity: ResultPublicity, reason: str) -> None:
     publicity.status, publicity.withdrawn_at, publicity.withdraw_reason = "withdrawn", datetime.now(), reason
     audit_log.record(actor, "result.withdraw", f"撤回评审结果公示「{publicity.title}」：{reason}", "result_publicity",
                      publicity.id)
+    db.session.flush()
+    with instances.acting_as(actor):
+        open_result_publicity(publicity.meeting_id)  # the passers wait for a new publicity, in 待办 again
 
 
 # --- the public notice ------------------------------------------------------------------------------------------

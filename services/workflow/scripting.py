@@ -71,6 +71,7 @@ BUSINESS_OPERATIONS: Mapping[str, str] = MappingProxyType({
     "reject_history_batch": "历史职称数据审核不通过",
     "close_meeting_round": "评审会议计票完成：记录结果，分组投票时生成下一轮名单",
     "admit_exceptional_passers": "破格评议通过人员进入普通评审会议待分配列表",
+    "open_result_publicity": "普通评审会议计票完成：评委会组建单位待办“评审结果公示”",
     "confirm_result": "评审结果确认通过",
     "reject_result": "评审结果确认不通过，本年度申报结束",
     "return_result": "评审结果确认退回评委会补充材料",

@@ -162,6 +162,8 @@ BATCH_ON_PATH = expect(signed_out=LOGIN, member_with=OK, member_without=NOT_FOUN
 # 评审结果 (World.result_records): the publicity of the target's committee is its own (OWN_BATCH); its notice is
 # public (applicants read it too); a supplement file opens to the committee and the confirming unit (the superior).
 PUBLIC_NOTICE = {**PUBLIC, "applicant": OK}
+CONFIRMING_UNIT = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_without=FORBIDDEN, superior_admin=OK,
+                         unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND)
 # A result filing of the target's committee with the superior (its 授权管理单位): both units' staff open it.
 FILING_PARTIES = expect(signed_out=LOGIN, member_with=OK, member_without=OK, superior_admin=OK,
                         unrelated_admin=NOT_FOUND, platform_admin=NOT_FOUND)
@@ -275,6 +277,10 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/results/filings/<int:result_filing_id>/report": {"GET": Entry("result.publicize", FILING_PARTIES)},
     "/results/confirm": {"GET": Entry("result.confirm", HOLDER)},
     "/results/confirm/pass-all": {"POST": Entry("result.confirm", HOLDER)},
+    # 材料审阅: the world's result is 未确认 at the superior (its 授权管理单位): only that unit reads the declaration.
+    "/results/entries/<int:result_entry_id>/declaration": {"GET": Entry("result.confirm", CONFIRMING_UNIT)},
+    "/results/entries/<int:result_entry_id>/declaration/files/<reviewed_sha256>": {
+        "GET": Entry("result.confirm", CONFIRMING_UNIT)},
     "/public/results/<int:publicity_id>": {"GET": Entry("home.view", PUBLIC_NOTICE)},
     "/public/results/<int:publicity_id>/notice.pdf": {"GET": Entry("home.view", PUBLIC_NOTICE)},
     "/public/results/<int:publicity_id>/feedback": both("home.view", SIGNED_IN_NOTICE),

@@ -219,6 +219,7 @@ def test_pass_all_confirms_two_hundred_people_in_one_action(client, login, make_
     meeting = ordinary_meeting(world)
     meeting.stage, meeting.counted_at = "counted", datetime.now()  # the counting has its own tests
     db.session.execute(update(MeetingApplicant).where(MeetingApplicant.meeting_id == meeting.id).values(status="passed"))
+    publicity_service.open_result_publicity(meeting.id)  # what 计票完成 does (bpmn/review_meeting.bpmn)
     confirmer = make_user(world.tree.competent, permissions=["result.confirm", "inbox.view"], name="教育局确认")
     db.session.commit()
     item = published(client, login, world, meeting)
@@ -282,3 +283,154 @@ def test_neither_result_permission_opens_the_filings(client, login, make_user, c
     world, _, _ = counted
     login(make_user(world.tree.forming, permissions=["inbox.view"], name="无关人员"))
     assert client.get("/results/filings").status_code == 403
+
+
+def publicity_task_of(meeting, user):
+    return db.session.scalar(select(HumanTask).join(HumanTaskCandidate).where(
+        HumanTask.business_type == "result_publicity", HumanTask.business_id == meeting.id,
+        HumanTask.status == "open", HumanTaskCandidate.user_id == user.id))
+
+
+def test_publicity_is_a_task_in_the_committee_inbox_done_by_publishing(client, login, make_user, counted):
+    world, meeting, confirmer = counted
+    task = publicity_task_of(meeting, world.staff)
+    assert task is not None and task.name == "评审结果公示" and task.unit_id == world.tree.forming.id
+    assert publicity_task_of(meeting, confirmer) is None  # the 授权管理单位 is offered nothing here
+    login(world.staff)
+    inbox = client.get("/inbox/?business_type=result_publicity").get_data(as_text=True)
+    assert "评审结果公示" in inbox and meeting.name in inbox
+    opened = client.get(f"/inbox/tasks/{task.id}")
+    assert opened.status_code == 302 and opened.headers["Location"].endswith(f"/results/meetings/{meeting.id}/publish")
+    page = client.get(opened.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="publicity-task"' in page and "发布后该待办自动办结" in page
+    # The inbox cannot complete it around the page: nothing would be published.
+    around = client.post(f"/inbox/tasks/{task.id}", data={"note": "已办"})
+    assert around.status_code == 409 and "发布评审结果公示" in around.get_data(as_text=True)
+    assert publicity_task_of(meeting, world.staff) is not None
+
+    item = published(client, login, world, meeting)
+    db.session.expire_all()
+    done = db.session.get(HumanTask, task.id)
+    assert (done.status, done.completed_by_id) == ("done", world.staff.id)
+    assert meeting.name not in client.get("/results/").get_data(as_text=True).split('data-testid="publishable"')[1] \
+        .split("</table>")[0]
+    # A withdrawal puts the task back in 待办 for a new publicity.
+    assert client.post(f"/results/publicity/{item.id}/withdraw", data={"reason": "名单有误"}).status_code == 302
+    again = publicity_task_of(meeting, world.staff)
+    assert again is not None and again.id != task.id
+    assert "没有待办" not in client.get(f"/results/meetings/{meeting.id}/publish").get_data(as_text=True)
+
+
+def test_the_confirming_unit_reads_the_whole_declaration_while_it_confirms(client, login, make_unit, make_user,
+                                                                          counted):
+    import hashlib
+
+    from committee_helpers import PDF
+
+    from app.models import ActivityMaterialRequirement
+    from services.common import file_store
+
+    world, meeting, confirmer = counted
+    requirement = ActivityMaterialRequirement(activity_id=world.activity.id, position=1, name="学历证书", required=True,
+                                              max_files=2, max_size_mb=5, file_types=["pdf"])
+    db.session.add(requirement)
+    db.session.flush()
+    record = {"sha256": hashlib.sha256(PDF).hexdigest(), "filename": "学历证书.pdf", "size": len(PDF), "file_type": "pdf"}
+    file_store.store(file_store.StoredFile(record["sha256"], record["filename"], len(PDF), "pdf"), PDF)
+    world.declarations[0].materials = {str(requirement.id): [record]}
+    world.declarations[0].assessments = [{"year": 2025, "result": "优秀", "unit": "附中"}]
+    db.session.commit()
+    item = published(client, login, world, meeting)
+    entry = db.session.scalar(select(ResultEntry).where(ResultEntry.declaration_id == world.declarations[0].id))
+    url = f"/results/entries/{entry.id}/declaration"
+    client.post("/logout")
+    login(confirmer)
+    assert client.get(url).status_code == 404  # still in publicity: the confirming unit does not hold it yet
+    publicity_service.release_due(item.end_on + timedelta(days=1))
+    db.session.commit()
+
+    page = client.get(url)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert entry.name in text and "申报材料" in text and "学历证书.pdf" in text and "优秀" in text
+    assert "各级单位审核情况" in text and 'data-testid="to-confirm"' in text
+    assert f"/results/entries/{entry.id}/declaration" in client.get("/results/confirm").get_data(as_text=True)
+    inbox_page = client.get(f"/inbox/tasks/{confirm_task(entry, confirmer)}").get_data(as_text=True)
+    assert 'data-testid="open-declaration"' in inbox_page
+    download = client.get(f"{url}/files/{record['sha256']}")
+    assert download.status_code == 200 and download.data == PDF
+    assert client.get(f"{url}/files/{'0' * 64}").status_code == 404
+
+    # Another unit's confirmer cannot probe it; staff of the right unit without 结果确认 are refused.
+    client.post("/logout")
+    elsewhere = make_unit(parent=world.tree.city, unit_type="competent", region="511100B", name="乐山市卫健委")
+    login(make_user(elsewhere, permissions=["result.confirm", "inbox.view"], name="卫健委确认"))
+    assert client.get(url).status_code == 404
+    assert client.get(f"{url}/files/{record['sha256']}").status_code == 404
+    client.post("/logout")
+    login(make_user(world.tree.competent, permissions=["inbox.view"], name="教育局其他人员"))
+    assert client.get(url).status_code == 403
+
+    # Once confirmed the unit no longer holds it.
+    client.post("/logout")
+    login(confirmer)
+    assert client.post(f"/inbox/tasks/{confirm_task(entry, confirmer)}",
+                       data={"decision": "pass", "opinion": "同意"}).status_code == 302
+    assert client.get(url).status_code == 404
+
+
+def test_close_waits_for_every_certificate_issued_through_the_issuers_queue(client, login, make_user, counted):
+    """办结 (H3) as the staff meet it: refused while someone is 未确认 or a certificate is not yet 已发放, accepted
+    once the issuer has issued every confirmed person's certificate through the queue."""
+    from services.certificates import bulk, issuance
+
+    world, meeting, confirmer = counted
+    issuer = make_user(world.tree.competent, permissions=["certificate.issue", "inbox.view"], name="教育局发证")
+    db.session.commit()
+    item = published(client, login, world, meeting)
+    publicity_service.release_due(item.end_on + timedelta(days=1))
+    db.session.commit()
+    entries = list(db.session.scalars(select(ResultEntry).where(ResultEntry.publicity_id == item.id)
+                                      .order_by(ResultEntry.position)))
+    refused = client.post(f"/results/publicity/{item.id}/close")
+    assert refused.status_code == 409 and "还有 3 人未办完" in refused.get_data(as_text=True)
+
+    client.post("/logout")
+    login(confirmer)
+    for entry, decision in zip(entries, ("pass", "pass", "reject"), strict=True):
+        assert client.post(f"/inbox/tasks/{confirm_task(entry, confirmer)}",
+                           data={"decision": decision, "opinion": "同意" if decision == "pass" else "业绩不符"}
+                           ).status_code == 302
+    client.post("/logout")
+    login(world.staff)
+    year, ids = date.today().year, [str(e.id) for e in entries[:2]]
+    assert client.post("/results/committee/doc-no", data={"entry_ids": ids, "doc_no": f"乐人社职〔{year}〕30号",
+                                                         "approved_on": date.today().isoformat()}).status_code == 302
+    assert client.post("/results/committee/certificate-info", data={"entry_ids": ids}).status_code == 302
+    waiting = client.post(f"/results/publicity/{item.id}/close")
+    text = waiting.get_data(as_text=True)
+    assert waiting.status_code == 409 and "还有 2 人未办完" in text and "证书未发放" in text
+    assert entries[2].name not in text  # 不通过 is final
+
+    # The issuer's queue: 审核发证信息 passed, then 发放 (the certificates' own tests cover the pages).
+    def open_ids(bpmn_id):
+        return list(db.session.scalars(select(HumanTask.id).where(
+            HumanTask.business_type == "certificate_issuance", HumanTask.status == "open", HumanTask.bpmn_id == bpmn_id)))
+
+    for task_id in open_ids("review_issuance"):
+        issuance.complete_task(issuer, task_id, "pass")
+    db.session.commit()
+    first_issue = open_ids("issue_certificate")[:1]
+    assert bulk.start_clearing(issuer, "issue", first_issue).done == 1
+    db.session.commit()
+    one_left = client.post(f"/results/publicity/{item.id}/close")
+    assert one_left.status_code == 409 and "还有 1 人未办完" in one_left.get_data(as_text=True)
+    assert bulk.start_clearing(issuer, "issue", open_ids("issue_certificate")).done == 1
+    db.session.commit()
+
+    closed = client.post(f"/results/publicity/{item.id}/close")
+    assert closed.status_code == 302
+    page = client.get(closed.headers["Location"]).get_data(as_text=True)
+    assert "评审结果已办结" in page and "已办结" in page
+    again = client.post(f"/results/publicity/{item.id}/close")
+    assert again.status_code == 409 and "该评审结果已办结" in again.get_data(as_text=True)

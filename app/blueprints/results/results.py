@@ -12,13 +12,14 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 
 from app.auth import permission_required
-from app.blueprints.workflow.inbox import register_record_view
+from app.blueprints.workflow.inbox import register_record_view, register_task_page
 from app.extensions import db
-from app.models import Complaint, ProcessInstance, ResultEntry
+from app.models import Complaint, HumanTask, ProcessInstance, ResultEntry
 from app.web import checked_uploads, date_input, paginate, send_stored, store_uploads, xlsx_response
 from services.common.errors import NotFound, ServiceError
 from services.common.excel.export import write_table
 from services.results import confirmation, filing, publicity
+from services.workflow import instances
 from services.workflow.forms import FieldDefinition
 
 bp = Blueprint("results", __name__, url_prefix="/results")
@@ -68,13 +69,21 @@ def publish(meeting_id: int) -> Any:
             db.session.rollback()
             return render_template("results/publish.html", meeting=meeting, rows=rows, minimum=minimum,
                                    values=request.form, errors=exc.errors or {exc.field or "title": [exc.message]},
-                                   error=exc.message), exc.status
+                                   error=exc.message, task=publicity.publicity_task(meeting)), exc.status
         flash(f"评审结果公示已发布，公示期至 {created.end_on}", "success")
         return redirect(url_for("results.publicity_page", publicity_id=created.id))
     values = {"title": f"{meeting.committee.name}{meeting.year}年度评审结果公示", "start_on": date.today().isoformat(),
               "working_days": str(minimum)}
     return render_template("results/publish.html", meeting=meeting, rows=rows, minimum=minimum, values=values,
-                           errors={})
+                           errors={}, task=publicity.publicity_task(meeting))
+
+
+def _publish_page(task: HumanTask) -> str:
+    """A 评审结果公示 task of 待办 opens the meeting's publish page (publishing completes it)."""
+    return url_for("results.publish", meeting_id=task.business_id)
+
+
+register_task_page(publicity.BUSINESS_TYPE, _publish_page)
 
 
 @bp.route("/end-date")
@@ -273,8 +282,6 @@ def filing_page(result_filing_id: int) -> Any:
             db.session.rollback()
             item = filing.load(current_user, result_filing_id)
             errors, status = exc.errors or {exc.field or "doc_no": [exc.message]}, exc.status
-    from services.workflow import instances
-
     trail = instances.business_trail(filing.BUSINESS_TYPE, item.id)
     return render_template("results/filing.html", filing=item, trail=trail, errors=errors,
                            action_labels=instances.ACTION_LABELS), status
@@ -313,13 +320,38 @@ def confirm_list() -> Any:
         return xlsx_response(write_table("评审结果确认", ["姓名", "工作单位", "资格名称", "专业", "状态", "意见"], rows),
                              f"评审结果确认（{confirmation.TABS[tab][0]}）.xlsx")
     pagination = paginate(stmt)
-    from services.workflow import instances
-
     tasks = instances.open_tasks_of(current_user, confirmation.BUSINESS_TYPE, [e.id for e in pagination.items])
     counts = {key: db.session.scalar(select(func.count()).select_from(
         confirmation.query(current_user, key, delegated).subquery())) for key in confirmation.TABS}
     return render_template("results/confirm.html", pagination=pagination, tab=tab, tabs=confirmation.TABS,
                            delegated=delegated, name=name, tasks=tasks, counts=counts)
+
+
+@bp.route("/entries/<int:result_entry_id>/declaration")
+@permission_required(confirmation.CONFIRM_PERMISSION)
+def declaration(result_entry_id: int) -> Any:
+    """材料审阅: the whole declaration, read-only, for the unit confirming its result."""
+    from services.applications import application_queries, application_review
+
+    entry = confirmation.load_for_confirming_unit(current_user, result_entry_id)
+    item = entry.declaration
+    return render_template(
+        "results/declaration.html", entry=entry, declaration=item, can_download=True,
+        file_url=lambda sha256: url_for("results.declaration_file", result_entry_id=entry.id, reviewed_sha256=sha256),
+        achievements=application_queries.achievement_views(item), materials=application_queries.material_views(item),
+        series=application_queries.series_names(), decided_steps=application_review.decided_steps(item),
+        attachments=application_review.ATTACHMENTS,
+        path_names={str(i): f"{e['role']}：{e['name']}" for i, e in enumerate(item.path)},
+        task=instances.open_tasks_of(current_user, confirmation.BUSINESS_TYPE, [entry.id]).get(entry.id))
+
+
+@bp.route("/entries/<int:result_entry_id>/declaration/files/<reviewed_sha256>")
+@permission_required(confirmation.CONFIRM_PERMISSION)
+def declaration_file(result_entry_id: int, reviewed_sha256: str) -> Any:
+    from services.applications import declarations
+
+    entry = confirmation.load_for_confirming_unit(current_user, result_entry_id)
+    return send_stored(declarations.declaration_file(entry.declaration, reviewed_sha256, with_review=True))
 
 
 @bp.route("/confirm/pass-all", methods=["POST"])
