@@ -27,7 +27,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.extensions import db
+from app.extensions import db, shared_reads
 from app.models import Certificate, CertificateIssuer, HumanTask, Issuance, JobItem, Unit, User
 from services.certificates import documents, numbering
 from services.certificates.issuance import BUSINESS_TYPE, ISSUE_TASK, complete_issuance_task
@@ -193,7 +193,7 @@ def clear_tasks(ctx: JobContext, params: dict[str, Any]) -> None:
     loaded: dict[int, Issuance] = {}
 
     def handle(key: str) -> str:
-        task = instances.task_to_complete(actor, int(key))
+        task = instances.lock_task(actor, int(key))  # as the inbox's post: the instance locked with the read
         if task.business_type != BUSINESS_TYPE:
             raise NotFound("发证待办不存在")
         issuance = loaded.get(task.business_id) or db.session.get(Issuance, task.business_id)
@@ -219,7 +219,8 @@ def clear_tasks(ctx: JobContext, params: dict[str, Any]) -> None:
             for chunk in chunks:
                 loaded.clear()
                 loaded.update((i.id, i) for i in _issuances_of_tasks(chunk, None))
-                ctx.each(chunk, handle)
+                with shared_reads():
+                    ctx.each(chunk, handle)
         else:
             # A pipeline: while wkhtmltopdf renders chunk n (another process, the other core), chunk n-1's tasks
             # are completed; a task is completed only once its PDF is stored and committed.
@@ -228,7 +229,8 @@ def clear_tasks(ctx: JobContext, params: dict[str, Any]) -> None:
                 for chunk in [*chunks, []]:
                     generation = begin_generation(chunk, executor) if chunk else Generation([])
                     if previous:
-                        ctx.each(previous, handle)
+                        with shared_reads():
+                            ctx.each(previous, handle)
                     finish_rendering(generation)
                     db.session.commit()
                     loaded.clear()
