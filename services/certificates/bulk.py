@@ -94,8 +94,8 @@ class Generation:
     """A chunk's certificates being rendered: one wkhtmltopdf process, perhaps still running in `pending`."""
 
     todo: list[Issuance]
-    pending: Future[list[bytes]] | None = None
-    pdfs: list[bytes] | None = None
+    pending: Future[bytes] | None = None
+    document: bytes | None = None
 
 
 def begin_rendering(issuances: Sequence[Issuance], executor: ThreadPoolExecutor | None = None) -> Generation:
@@ -111,20 +111,19 @@ def begin_rendering(issuances: Sequence[Issuance], executor: ThreadPoolExecutor 
     pages = [page_for(i.certificate, i, seals[i.issuer_unit_id]) for i in todo if i.certificate is not None]
     html = documents.document_html(pages)
     if executor is None:
-        return Generation(todo, pdfs=_render_split(html, len(todo)))
-    return Generation(todo, pending=executor.submit(_render_split, html, len(todo)))
-
-
-def _render_split(html: str, count: int) -> list[bytes]:
-    return documents.split_pages(documents.render_document(html), count)
+        return Generation(todo, document=documents.render_document(html))
+    # Only the wkhtmltopdf process runs in the executor's thread (it waits on the process, without the GIL), so
+    # the next chunk's render starts the moment this one ends; the split is Python work and stays in the caller.
+    return Generation(todo, pending=executor.submit(documents.render_document, html))
 
 
 def finish_rendering(generation: Generation) -> int:
     """Wait for the document, split it into one PDF per certificate, store them and note them (caller commits)."""
     if not generation.todo:
         return 0
-    pdfs = generation.pending.result() if generation.pending is not None else generation.pdfs
-    assert pdfs is not None
+    document = generation.pending.result() if generation.pending is not None else generation.document
+    assert document is not None
+    pdfs = documents.split_pages(document, len(generation.todo))
     for issuance, pdf in zip(generation.todo, pdfs, strict=True):
         assert issuance.certificate is not None
         checked = StoredFile(hashlib.sha256(pdf).hexdigest(), f"{issuance.certificate.number}.pdf", len(pdf), "pdf")
@@ -214,29 +213,33 @@ def clear_tasks(ctx: JobContext, params: dict[str, Any]) -> None:
     session = db.session()
     session.expire_on_commit = False
     chunks = [remaining[start:start + documents.CHUNK] for start in range(0, len(remaining), documents.CHUNK)]
+    def complete(chunk: list[int]) -> None:
+        loaded.clear()
+        loaded.update((i.id, i) for i in _issuances_of_tasks(chunk, None))
+        with shared_reads():
+            ctx.each(chunk, handle)
+
     try:
         if action != "issue":
             for chunk in chunks:
-                loaded.clear()
-                loaded.update((i.id, i) for i in _issuances_of_tasks(chunk, None))
-                with shared_reads():
-                    ctx.each(chunk, handle)
+                complete(chunk)
         else:
-            # A pipeline: while wkhtmltopdf renders chunk n (another process, the other core), chunk n-1's tasks
-            # are completed; a task is completed only once its PDF is stored and committed.
+            # A pipeline that keeps wkhtmltopdf (another process: the other core) busy. While it renders chunk n,
+            # this thread numbers chunk n+1 and writes its HTML (its render waits in the executor's queue, so it
+            # starts the moment chunk n's ends), completes chunk n-1's tasks, then splits and stores chunk n's
+            # PDFs. A task is completed only once its PDF is stored and committed.
             with ThreadPoolExecutor(max_workers=1) as executor:
-                previous: list[int] = []
-                for chunk in [*chunks, []]:
-                    generation = begin_generation(chunk, executor) if chunk else Generation([])
-                    if previous:
-                        with shared_reads():
-                            ctx.each(previous, handle)
-                    finish_rendering(generation)
+                ahead = begin_generation(chunks[0], executor) if chunks else Generation([])
+                for index in range(len(chunks)):
+                    rendering = ahead
+                    ahead = begin_generation(chunks[index + 1], executor) if index + 1 < len(chunks) \
+                        else Generation([])
+                    if index:
+                        complete(chunks[index - 1])
+                    finish_rendering(rendering)
                     db.session.commit()
-                    loaded.clear()
-                    if chunk:
-                        loaded.update((i.id, i) for i in _issuances_of_tasks(chunk, None))
-                    previous = chunk
+                if chunks:
+                    complete(chunks[-1])
     finally:
         session.expire_on_commit = True
     ctx.summary = f"{ACTIONS[action]}：共 {len(task_ids)} 条"
