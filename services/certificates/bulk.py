@@ -20,14 +20,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from app.extensions import db, shared_reads
+from app.extensions import db, loaded_from_row, shared_reads
 from app.models import Certificate, CertificateIssuer, HumanTask, Issuance, JobItem, Unit, User
 from services.certificates import documents, numbering
 from services.certificates.issuance import BUSINESS_TYPE, ISSUE_TASK, complete_issuance_task
@@ -38,6 +39,12 @@ from services.workflow import instances
 
 ACTIONS = {"pass": "审核通过", "issue": "发放证书", "return": "退回", "cancel": "取消发证"}
 PDF_MIMETYPE = "application/pdf"
+
+
+_CERTIFICATE = Certificate.__table__
+_NEW_CERTIFICATES = insert(_CERTIFICATE).returning(_CERTIFICATE.c.id, sort_by_parameter_order=True)
+_CERTIFICATE_PDF = (update(_CERTIFICATE).where(_CERTIFICATE.c.id == bindparam("certificate_id"))
+                    .values(pdf_sha256=bindparam("pdf_sha256")))
 
 
 def verify_url(code: str) -> str:
@@ -78,14 +85,20 @@ def number_certificates(issuances: Sequence[Issuance], today: date | None = None
         assert unit is not None
         issuer = numbering.issuer_for(unit)
         numbers = numbering.allocate(issuer, today.year, rank, len(members)).numbers()
-        for issuance, number in zip(members, numbers, strict=True):
-            certificate = Certificate(issuance_id=issuance.id, issuer_unit_id=unit_id, number=number,
-                                      verify_code=secrets.token_urlsafe(16), issuer_name=unit.name,
-                                      issued_on=today, status="draft")
-            db.session.add(certificate)
-            issuance.certificate = certificate
+        now = datetime.now()
+        rows = [{"issuance_id": issuance.id, "issuer_unit_id": unit_id, "number": number,
+                 "verify_code": secrets.token_urlsafe(16), "issuer_name": unit.name, "issued_on": today,
+                 "pdf_sha256": None, "status": "draft", "revoked_at": None, "revoke_reason": "",
+                 "revoked_by_id": None, "report_id": None, "created_at": now}
+                for issuance, number in zip(members, numbers, strict=True)]
+        # One INSERT of the chunk through Core (DESIGN §5: ORM add_all is 7–9× slower), the objects built from
+        # the rows as if loaded.
+        db.session.flush()
+        ids = db.session.connection().execute(_NEW_CERTIFICATES, rows).scalars().all()
+        for issuance, row, certificate_id in zip(members, rows, ids, strict=True):
+            certificate = loaded_from_row(Certificate, {**row, "id": certificate_id}, issuance=issuance)
+            set_committed_value(issuance, "certificate", certificate)
             made.append(certificate)
-    db.session.flush()
     return made
 
 
@@ -124,12 +137,17 @@ def finish_rendering(generation: Generation) -> int:
     document = generation.pending.result() if generation.pending is not None else generation.document
     assert document is not None
     pdfs = documents.split_pages(document, len(generation.todo))
+    stored = []
     for issuance, pdf in zip(generation.todo, pdfs, strict=True):
         assert issuance.certificate is not None
         checked = StoredFile(hashlib.sha256(pdf).hexdigest(), f"{issuance.certificate.number}.pdf", len(pdf), "pdf")
         store(checked, pdf)
-        issuance.certificate.pdf_sha256 = checked.sha256
+        stored.append((issuance.certificate, checked.sha256))
     db.session.flush()
+    db.session.connection().execute(_CERTIFICATE_PDF, [{"certificate_id": c.id, "pdf_sha256": sha}
+                                                       for c, sha in stored])  # one executemany
+    for certificate, sha256 in stored:
+        set_committed_value(certificate, "pdf_sha256", sha256)
     return len(generation.todo)
 
 
