@@ -2,8 +2,8 @@
 
 Rules owned here:
 - One wkhtmltopdf process renders a chunk of certificates (up to CHUNK) as one document, one page each, and the
-  document is split into one PDF per certificate (pypdf): ≈6 ms a certificate, where a process per certificate
-  costs ≈300 ms.
+  document is split into one PDF per certificate (pdf_pages copies each page's objects; pypdf for any other
+  form of PDF): ≈6 ms a certificate, where a process per certificate costs ≈300 ms.
 - wkhtmltopdf runs with local file access off except the template's own folder; the QR code (segno) and the
   issuing unit's seal are embedded as data URIs, so the page needs no file and no network.
 - The QR code carries the public verification address `/verify/<code>` with the certificate's unguessable code.
@@ -24,6 +24,8 @@ import jinja2
 import pdfkit
 import segno
 from pypdf import PdfReader, PdfWriter
+
+from services.certificates import pdf_pages
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "template"
 CHUNK = 100
@@ -105,6 +107,11 @@ def render_document(html: str) -> bytes:
 
 
 def split_pages(document: bytes, expected: int) -> list[bytes]:
+    copied = pdf_pages.split(document)  # wkhtmltopdf's plain PDF: the pages' objects copied (≈10× faster)
+    if copied is not None:
+        if len(copied) != expected:
+            raise RuntimeError(f"证书 PDF 页数不符：应为 {expected} 页，实际 {len(copied)} 页")
+        return copied
     reader = PdfReader(io.BytesIO(document))
     if len(reader.pages) != expected:
         raise RuntimeError(f"证书 PDF 页数不符：应为 {expected} 页，实际 {len(reader.pages)} 页")
