@@ -1,6 +1,8 @@
 """Flask extension instances, bound to the app in create_app()."""
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from typing import Any, TypeVar
 
@@ -73,3 +75,30 @@ def transaction_memo(name: str) -> dict[Any, Any]:
         session.info["transaction_memo"] = held
     memo: dict[Any, Any] = held[1].setdefault(name, {})
     return memo
+
+
+# The reads the items of one chunk of a bulk job share (see shared_reads); None outside such a chunk.
+_SHARED_READS: ContextVar[dict[str, dict[Any, Any]] | None] = ContextVar("shared_reads", default=None)
+
+
+@contextmanager
+def shared_reads() -> Iterator[None]:
+    """Within the block, `shared_memo` outlives each transaction: a chunk of a bulk job, whose items each commit
+    on their own but ask the same questions (the 文号's batch row, the issuing unit's 证书发放 staff), asks them
+    once. The block is short (one chunk: ≤ 100 items, a second or so), so what it remembers is as fresh as what
+    one long transaction would have read; every item still applies every check itself."""
+    token = _SHARED_READS.set({})
+    try:
+        yield
+    finally:
+        _SHARED_READS.reset(token)
+
+
+def shared_memo(name: str) -> dict[Any, Any]:
+    """A dict shared by the transactions of a `shared_reads` block; outside one, a new empty dict each time (the
+    single action reads afresh). Only what was read from committed rows may go in (never a row the transaction
+    itself wrote: its item may still be rolled back)."""
+    shared = _SHARED_READS.get()
+    if shared is None:
+        return {}
+    return shared.setdefault(name, {})

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from sqlalchemy import Row, bindparam, delete, select
 
-from app.extensions import db, transaction_memo
+from app.extensions import db, shared_memo, transaction_memo
 from app.models import AuditLevel, AuditLevelMember, Role, RolePermission, Unit, User, UserRole
 from services.authz import access
 from services.common import audit_log
@@ -122,6 +122,7 @@ def _configured(unit_id: int, item_type: str) -> Sequence[Row[Any]]:
 def forget_levels() -> None:
     """The transaction changed staff or levels: read them again."""
     transaction_memo("audit_levels").clear()
+    shared_memo("admins_and_holders").clear()
 
 
 def candidate_user_ids(unit_id: int, item_type: str, level_no: int) -> list[int]:
@@ -133,8 +134,14 @@ def candidate_user_ids(unit_id: int, item_type: str, level_no: int) -> list[int]
 
 
 def _admins_and_holders(unit_id: int, permission: str) -> list[int]:
-    """The unit's enabled 超级管理员 and the enabled staff its roles grant `permission`."""
-    return [row.id for row in _read(_ADMINS_AND_HOLDERS, unit_id=unit_id, permission=permission)]
+    """The unit's enabled 超级管理员 and the enabled staff its roles grant `permission`; read once per chunk of a
+    bulk job (shared_memo: each of its items makes a task for the same people)."""
+    memo = shared_memo("admins_and_holders")
+    held = memo.get((unit_id, permission))
+    if held is None:
+        held = [row.id for row in _read(_ADMINS_AND_HOLDERS, unit_id=unit_id, permission=permission)]
+        memo[(unit_id, permission)] = held
+    return list(held)
 
 
 def save_levels(actor: User, unit: Unit, item_type: str, levels: list[dict[str, Any]]) -> list[AuditLevel]:

@@ -20,14 +20,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from app.extensions import db
+from app.extensions import db, loaded_from_row, shared_reads
 from app.models import Certificate, CertificateIssuer, HumanTask, Issuance, JobItem, Unit, User
 from services.certificates import documents, numbering
 from services.certificates.issuance import BUSINESS_TYPE, ISSUE_TASK, complete_issuance_task
@@ -38,6 +39,12 @@ from services.workflow import instances
 
 ACTIONS = {"pass": "审核通过", "issue": "发放证书", "return": "退回", "cancel": "取消发证"}
 PDF_MIMETYPE = "application/pdf"
+
+
+_CERTIFICATE = Certificate.__table__
+_NEW_CERTIFICATES = insert(_CERTIFICATE)
+_CERTIFICATE_PDF = (update(_CERTIFICATE).where(_CERTIFICATE.c.id == bindparam("certificate_id"))
+                    .values(pdf_sha256=bindparam("pdf_sha256")))
 
 
 def verify_url(code: str) -> str:
@@ -78,14 +85,24 @@ def number_certificates(issuances: Sequence[Issuance], today: date | None = None
         assert unit is not None
         issuer = numbering.issuer_for(unit)
         numbers = numbering.allocate(issuer, today.year, rank, len(members)).numbers()
-        for issuance, number in zip(members, numbers, strict=True):
-            certificate = Certificate(issuance_id=issuance.id, issuer_unit_id=unit_id, number=number,
-                                      verify_code=secrets.token_urlsafe(16), issuer_name=unit.name,
-                                      issued_on=today, status="draft")
-            db.session.add(certificate)
-            issuance.certificate = certificate
+        now = datetime.now()
+        rows = [{"issuance_id": issuance.id, "issuer_unit_id": unit_id, "number": number,
+                 "verify_code": secrets.token_urlsafe(16), "issuer_name": unit.name, "issued_on": today,
+                 "pdf_sha256": None, "status": "draft", "revoked_at": None, "revoke_reason": "",
+                 "revoked_by_id": None, "report_id": None, "created_at": now}
+                for issuance, number in zip(members, numbers, strict=True)]
+        # One executemany INSERT of the chunk through Core (DESIGN §5: ORM add_all is 7–9× slower; with RETURNING
+        # SQLite would take a statement per row) and one read of the new ids (a certificate per issuance, unique);
+        # the objects are built from the rows as if loaded.
+        db.session.flush()
+        connection = db.session.connection()
+        connection.execute(_NEW_CERTIFICATES, rows)
+        ids = dict(connection.execute(select(_CERTIFICATE.c.issuance_id, _CERTIFICATE.c.id).where(
+            _CERTIFICATE.c.issuance_id.in_([row["issuance_id"] for row in rows]))).tuples().all())
+        for issuance, row in zip(members, rows, strict=True):
+            certificate = loaded_from_row(Certificate, {**row, "id": ids[issuance.id]}, issuance=issuance)
+            set_committed_value(issuance, "certificate", certificate)
             made.append(certificate)
-    db.session.flush()
     return made
 
 
@@ -94,8 +111,8 @@ class Generation:
     """A chunk's certificates being rendered: one wkhtmltopdf process, perhaps still running in `pending`."""
 
     todo: list[Issuance]
-    pending: Future[list[bytes]] | None = None
-    pdfs: list[bytes] | None = None
+    pending: Future[bytes] | None = None
+    document: bytes | None = None
 
 
 def begin_rendering(issuances: Sequence[Issuance], executor: ThreadPoolExecutor | None = None) -> Generation:
@@ -111,26 +128,30 @@ def begin_rendering(issuances: Sequence[Issuance], executor: ThreadPoolExecutor 
     pages = [page_for(i.certificate, i, seals[i.issuer_unit_id]) for i in todo if i.certificate is not None]
     html = documents.document_html(pages)
     if executor is None:
-        return Generation(todo, pdfs=_render_split(html, len(todo)))
-    return Generation(todo, pending=executor.submit(_render_split, html, len(todo)))
-
-
-def _render_split(html: str, count: int) -> list[bytes]:
-    return documents.split_pages(documents.render_document(html), count)
+        return Generation(todo, document=documents.render_document(html))
+    # Only the wkhtmltopdf process runs in the executor's thread (it waits on the process, without the GIL), so
+    # the next chunk's render starts the moment this one ends; the split is Python work and stays in the caller.
+    return Generation(todo, pending=executor.submit(documents.render_document, html))
 
 
 def finish_rendering(generation: Generation) -> int:
     """Wait for the document, split it into one PDF per certificate, store them and note them (caller commits)."""
     if not generation.todo:
         return 0
-    pdfs = generation.pending.result() if generation.pending is not None else generation.pdfs
-    assert pdfs is not None
+    document = generation.pending.result() if generation.pending is not None else generation.document
+    assert document is not None
+    pdfs = documents.split_pages(document, len(generation.todo))
+    stored = []
     for issuance, pdf in zip(generation.todo, pdfs, strict=True):
         assert issuance.certificate is not None
         checked = StoredFile(hashlib.sha256(pdf).hexdigest(), f"{issuance.certificate.number}.pdf", len(pdf), "pdf")
         store(checked, pdf)
-        issuance.certificate.pdf_sha256 = checked.sha256
+        stored.append((issuance.certificate, checked.sha256))
     db.session.flush()
+    db.session.connection().execute(_CERTIFICATE_PDF, [{"certificate_id": c.id, "pdf_sha256": sha}
+                                                       for c, sha in stored])  # one executemany
+    for certificate, sha256 in stored:
+        set_committed_value(certificate, "pdf_sha256", sha256)
     return len(generation.todo)
 
 
@@ -193,7 +214,7 @@ def clear_tasks(ctx: JobContext, params: dict[str, Any]) -> None:
     loaded: dict[int, Issuance] = {}
 
     def handle(key: str) -> str:
-        task = instances.task_to_complete(actor, int(key))
+        task = instances.lock_task(actor, int(key))  # as the inbox's post: the instance locked with the read
         if task.business_type != BUSINESS_TYPE:
             raise NotFound("发证待办不存在")
         issuance = loaded.get(task.business_id) or db.session.get(Issuance, task.business_id)
@@ -214,27 +235,33 @@ def clear_tasks(ctx: JobContext, params: dict[str, Any]) -> None:
     session = db.session()
     session.expire_on_commit = False
     chunks = [remaining[start:start + documents.CHUNK] for start in range(0, len(remaining), documents.CHUNK)]
+    def complete(chunk: list[int]) -> None:
+        loaded.clear()
+        loaded.update((i.id, i) for i in _issuances_of_tasks(chunk, None))
+        with shared_reads():
+            ctx.each(chunk, handle)
+
     try:
         if action != "issue":
             for chunk in chunks:
-                loaded.clear()
-                loaded.update((i.id, i) for i in _issuances_of_tasks(chunk, None))
-                ctx.each(chunk, handle)
+                complete(chunk)
         else:
-            # A pipeline: while wkhtmltopdf renders chunk n (another process, the other core), chunk n-1's tasks
-            # are completed; a task is completed only once its PDF is stored and committed.
+            # A pipeline that keeps wkhtmltopdf (another process: the other core) busy. While it renders chunk n,
+            # this thread numbers chunk n+1 and writes its HTML (its render waits in the executor's queue, so it
+            # starts the moment chunk n's ends), completes chunk n-1's tasks, then splits and stores chunk n's
+            # PDFs. A task is completed only once its PDF is stored and committed.
             with ThreadPoolExecutor(max_workers=1) as executor:
-                previous: list[int] = []
-                for chunk in [*chunks, []]:
-                    generation = begin_generation(chunk, executor) if chunk else Generation([])
-                    if previous:
-                        ctx.each(previous, handle)
-                    finish_rendering(generation)
+                ahead = begin_generation(chunks[0], executor) if chunks else Generation([])
+                for index in range(len(chunks)):
+                    rendering = ahead
+                    ahead = begin_generation(chunks[index + 1], executor) if index + 1 < len(chunks) \
+                        else Generation([])
+                    if index:
+                        complete(chunks[index - 1])
+                    finish_rendering(rendering)
                     db.session.commit()
-                    loaded.clear()
-                    if chunk:
-                        loaded.update((i.id, i) for i in _issuances_of_tasks(chunk, None))
-                    previous = chunk
+                if chunks:
+                    complete(chunks[-1])
     finally:
         session.expire_on_commit = True
     ctx.summary = f"{ACTIONS[action]}：共 {len(task_ids)} 条"

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -48,6 +48,13 @@ class JobKind:
 
 
 _KINDS: dict[str, JobKind] = {}
+# Each item's record and the job's counter and heartbeat, built once: an item of a bulk job costs about a
+# millisecond of its own, and building an ORM statement per item cost a third of that (issue 17).
+_JOB, _ITEM = Job.__table__, JobItem.__table__
+_NEW_ITEM = insert(_ITEM)
+_COUNTED = {counter: update(_JOB).where(_JOB.c.id == bindparam("job_id"))
+            .values({counter: _JOB.c[counter] + 1, _JOB.c.heartbeat_at: bindparam("now")})
+            .returning(_JOB.c.cancel_requested, _JOB.c.worker) for counter in ("done", "refused")}
 # Called with a job's id once it has finished and its end is committed (services/notifications tells the starter);
 # registered by the packages above this one, which services/jobs may not import.
 _FINISHED_LISTENERS: list[Callable[[int], None]] = []
@@ -136,10 +143,11 @@ class JobContext:
                 db.session.rollback()
                 raise
             try:
-                db.session.execute(insert(JobItem).values(job_id=self.job_id, key=key, status=status,
-                                                          message=message[:2000], at=datetime.now()))
-                counter = Job.done if status == "done" else Job.refused
-                self._touch({counter: counter + 1})
+                now = datetime.now()
+                connection = db.session.connection()
+                connection.execute(_NEW_ITEM, {"job_id": self.job_id, "key": key, "status": status,
+                                               "message": message[:2000], "at": now})
+                self._check(connection.execute(_COUNTED[status], {"job_id": self.job_id, "now": now}).one())
                 db.session.commit()
             except IntegrityError:
                 db.session.rollback()  # another worker recorded this item first: its work stands, ours is undone
@@ -152,9 +160,12 @@ class JobContext:
 
     def _touch(self, values: dict[Any, Any]) -> None:
         """Heartbeat (and `values`) in one statement that also says whether to stop."""
-        row = db.session.execute(
+        self._check(db.session.execute(
             update(Job).where(Job.id == self.job_id).values({Job.heartbeat_at: datetime.now(), **values})
-            .returning(Job.cancel_requested, Job.worker)).one()
+            .returning(Job.cancel_requested, Job.worker)).one())
+
+    def _check(self, row: Any) -> None:
+        """The job's row after a heartbeat: stop when another worker took it over or someone asked to cancel."""
         if row.worker != self.worker:
             raise _JobLost()
         if row.cancel_requested:
