@@ -530,6 +530,8 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/certificates/": {"GET": Entry("certificate.query", HOLDER)},
     "/certificates/<int:certificate_id>": {"GET": Entry("certificate.query", SUBTREE)},
     "/certificates/<int:certificate_id>/pdf": {"GET": Entry("certificate.query", SUBTREE)},
+    "/certificates/<int:certificate_id>/review-form": {"GET": Entry("certificate.query", SUBTREE)},
+    "/certificates/review-forms": {"POST": Entry("certificate.query", HOLDER)},
     "/certificates/<int:certificate_id>/revoke": {"POST": Entry("certificate.issue", ISSUING_UNIT)},
     "/certificates/reports": both("certificate.issue", HOLDER),
     "/certificates/reports/<int:report_id>/file": {"GET": Entry("certificate.issue", ISSUING_UNIT)},
