@@ -49,6 +49,7 @@ from services.certificates.issuance import BUSINESS_TYPE as ISSUANCE_BUSINESS_TY
 from services.common import audit_log
 from services.common.errors import InvalidInput
 from services.jobs import JobContext, job_kind, start_job
+from services.meetings.tally import Tally
 from services.reference.validation import mask_id_number
 from services.workflow import instances
 
@@ -73,14 +74,12 @@ class ChainStep:
 
 @dataclass(frozen=True)
 class RoundCount:
+    """One round's count of the person at the committee's meeting (同意 / 不同意 / 弃权 of those present)."""
+
     round_no: int
     group: str
-    members: int
-    present: int
-    votes_pass: int
-    votes_fail: int
-    votes_abstain: int
-    result: str
+    count: Tally
+    result_label: str
 
 
 @dataclass(frozen=True)
@@ -165,8 +164,9 @@ def _rounds(declaration: Declaration) -> tuple[str, list[RoundCount]]:
         .join(ReviewMeeting, ReviewMeeting.id == RoundResult.meeting_id)
         .where(MeetingApplicant.declaration_id == declaration.id)
         .order_by(RoundResult.meeting_id, RoundResult.round_no)).all()
-    counts = [RoundCount(r.round_no, r.specialty_group, r.members, r.present, r.votes_pass, r.votes_fail,
-                         r.votes_abstain, r.result_label) for r, _ in rows]
+    counts = [RoundCount(r.round_no, r.specialty_group, Tally(r.members, r.present, r.votes_pass, r.votes_fail,
+                                                              r.votes_abstain, r.result), r.result_label)
+              for r, _ in rows]
     return (rows[-1][1] if rows else ""), counts
 
 
