@@ -100,7 +100,7 @@ def test_the_review_form_holds_the_declaration_every_opinion_and_the_votes(world
     [certificate] = issue(issuer, [item], refs=[f"result:{entry.id}"])
     client = login(issuer)
 
-    response = client.get(f"/certificates/{certificate.id}/review-form")
+    response = client.get(f"/certificates/{certificate.id}/review-form.pdf")
 
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
     text = pdf_text(response.data)
@@ -123,7 +123,7 @@ def test_the_review_form_holds_the_declaration_every_opinion_and_the_votes(world
 def test_a_certificate_without_a_declaration_says_so(issuer, people, login):
     [certificate] = issue(issuer, people(1, **APPROVED))
 
-    text = re.sub(r"\s+", "", pdf_text(login(issuer).get(f"/certificates/{certificate.id}/review-form").data))
+    text = re.sub(r"\s+", "", pdf_text(login(issuer).get(f"/certificates/{certificate.id}/review-form.pdf").data))
 
     assert "张1" in text and "平台内无申报、审核与评审会议记录" in text
 
@@ -158,5 +158,5 @@ def test_another_units_staff_get_404(issuer, people, login, make_unit, make_user
                       permissions=["certificate.query", "certificate.issue"])
     client = login(other)
 
-    assert client.get(f"/certificates/{certificate.id}/review-form").status_code == 404
+    assert client.get(f"/certificates/{certificate.id}/review-form.pdf").status_code == 404
     assert client.post("/certificates/review-forms", data={"certificate_ids": [str(certificate.id)]}).status_code == 404

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-
 from urllib.parse import quote
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -73,7 +72,7 @@ def _pdf_response(content: bytes, filename: str) -> Response:
     return response
 
 
-@bp.route("/<int:certificate_id>/review-form")
+@bp.route("/<int:certificate_id>/review-form.pdf")
 @permission_required("certificate.query")
 def review_form(certificate_id: int) -> Any:
     """下载评审表 of one certificate (S 1.2.8.1 已发放)."""
