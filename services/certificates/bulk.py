@@ -3,8 +3,9 @@ of queued tasks in one action, as a background job.
 
 Rules owned here:
 - The job's items are task ids; each is completed through `issuance.complete_issuance_task` (exactly the checks of
-  the single action) in its own transaction with its `job_item` row (services.jobs): a refused task stays 未处理
-  with the reason, the others go on.
+  the single action) in its own transaction with its `job_item` row, by services.workflow.task_batch as the
+  inbox's batch is: a refused task stays 未处理 with the reason (已被他人处理 naming who, when someone was first),
+  the others go on.
 - 发放 works in chunks of documents.CHUNK: first the chunk's certificates get their numbers (one atomic
   allocation per pool) and verification codes and are committed (short: the pool row is locked meanwhile);
   then their PDFs are rendered in one wkhtmltopdf process, stored and committed; then the tasks are completed
@@ -34,7 +35,7 @@ from services.certificates.issuance import BUSINESS_TYPE, ISSUE_TASK, complete_i
 from services.common.errors import Conflict, InvalidInput, NotFound
 from services.common.file_store import StoredFile, path_for, store
 from services.jobs import JobContext, job_kind, start_job
-from services.workflow import instances
+from services.workflow import instances, task_batch
 
 ACTIONS = {"pass": "审核通过", "issue": "发放证书", "return": "退回", "cancel": "取消发证"}
 PDF_MIMETYPE = "application/pdf"
@@ -219,7 +220,7 @@ def clear_tasks(ctx: JobContext, params: dict[str, Any]) -> None:
             for chunk in chunks:
                 loaded.clear()
                 loaded.update((i.id, i) for i in _issuances_of_tasks(chunk, None))
-                ctx.each(chunk, handle)
+                task_batch.complete_each(ctx, chunk, handle)
         else:
             # A pipeline: while wkhtmltopdf renders chunk n (another process, the other core), chunk n-1's tasks
             # are completed; a task is completed only once its PDF is stored and committed.
@@ -228,7 +229,7 @@ def clear_tasks(ctx: JobContext, params: dict[str, Any]) -> None:
                 for chunk in [*chunks, []]:
                     generation = begin_generation(chunk, executor) if chunk else Generation([])
                     if previous:
-                        ctx.each(previous, handle)
+                        task_batch.complete_each(ctx, previous, handle)
                     finish_rendering(generation)
                     db.session.commit()
                     loaded.clear()
