@@ -30,7 +30,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Certificate, CertificateIssuer, HumanTask, Issuance, JobItem, Unit, User
-from services.certificates import documents, numbering
+from services.certificates import documents, electronic_license, numbering
 from services.certificates.issuance import BUSINESS_TYPE, ISSUE_TASK, complete_issuance_task
 from services.common.errors import Conflict, InvalidInput, NotFound
 from services.common.file_store import StoredFile, path_for, store
@@ -63,7 +63,7 @@ def page_for(certificate: Certificate, issuance: Issuance, seal_uri: str) -> doc
         level_name=issuance.level_name, qualified_on=issuance.qualified_on.isoformat() if issuance.qualified_on else "",
         committee_name=issuance.committee_name, approval_no=issuance.approval_no,
         issuer_name=certificate.issuer_name, issued_on=certificate.issued_on.isoformat(),
-        verify_url=verify_url(certificate.verify_code), seal_uri=seal_uri)
+        verify_url=verify_url(certificate.verify_code), seal_uri=seal_uri, license_id=certificate.license_id or "")
 
 
 def number_certificates(issuances: Sequence[Issuance], today: date | None = None) -> list[Certificate]:
@@ -82,7 +82,8 @@ def number_certificates(issuances: Sequence[Issuance], today: date | None = None
         for issuance, number in zip(members, numbers, strict=True):
             certificate = Certificate(issuance_id=issuance.id, issuer_unit_id=unit_id, number=number,
                                       verify_code=secrets.token_urlsafe(16), issuer_name=unit.name,
-                                      issued_on=today, status="draft")
+                                      issued_on=today, status="draft",
+                                      license_id=electronic_license.identifier(unit.credit_code, number))
             db.session.add(certificate)
             issuance.certificate = certificate
             made.append(certificate)

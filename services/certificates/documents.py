@@ -56,6 +56,7 @@ class CertificatePage:
     issued_on: str
     verify_url: str
     seal_uri: str = ""
+    license_id: str = ""  # 电子证照标识 (services.certificates.electronic_license)
 
     @property
     def qr_uri(self) -> str:

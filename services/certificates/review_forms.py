@@ -125,7 +125,8 @@ def _chain(business_type: str, business_id: int, stage_names: Any = None) -> lis
 
 def _certificate_fields(certificate: Certificate, issuance: Issuance) -> list[tuple[str, str]]:
     return [
-        ("证书编号", certificate.number), ("证书状态", certificate.status_label), ("姓名", issuance.name),
+        ("证书编号", certificate.number), ("电子证照标识", certificate.license_id or ""),
+        ("证书状态", certificate.status_label), ("姓名", issuance.name),
         ("性别", issuance.gender or GENDERLESS), ("出生年月", issuance.birth_month),
         ("证件类型", issuance.id_type), ("证件号码", mask_id_number(issuance.id_number)),
         ("工作单位", issuance.work_unit), ("系列", issuance.series_name), ("专业", issuance.specialty_name),

@@ -1,5 +1,6 @@
 """In a browser (issue 17): the 待办事项 batch runs as a job and its result page lists each task; an issuer downloads
-a certificate's 评审表 from 已发放 and several from 证书查询. Screenshots go to $SCREENSHOT_DIR when it is set."""
+a certificate's 评审表 from 已发放 and several from 证书查询; 证书详情 and the verification page show the
+电子证照标识. Screenshots go to $SCREENSHOT_DIR when it is set."""
 
 from __future__ import annotations
 
@@ -91,3 +92,10 @@ def test_inbox_batch_result_page_and_review_form_downloads(live: str) -> None:
         text = subprocess.run(["pdftotext", "-", "-"], input=Path(several.value.path()).read_bytes(),
                               capture_output=True, check=True).stdout.decode()
         assert "李01" in text and "李02" in text
+
+        page.locator("[data-testid=certificate-table] a", has_text="详情").first.click()
+        assert "电子证照标识" in page.inner_text("[data-testid=certificate-fields]")
+        shot(page, "certificate_detail")
+        page.goto(page.input_value("input[aria-label=核验地址]"))
+        assert page.inner_text("[data-testid=license-id]").startswith("1.2.156.3005.2.")
+        shot(page, "certificate_verify")
