@@ -78,7 +78,8 @@ def decision_label(job: Job) -> str:
 def outcomes(actor: User, job: Job) -> list[inbox.BatchOutcome]:
     """Each processed task of the batch, in the order chosen, as the result page shows it (three queries)."""
     items = {item.key: item for item in db.session.scalars(select(JobItem).where(JobItem.job_id == job.id))}
-    ids = [int(t) for t in (job.params or {}).get("task_ids", []) if str(t) in items]
+    chosen: list[Any] = list((job.params or {}).get("task_ids") or [])  # type: ignore[call-overload]
+    ids = [int(t) for t in chosen if str(t) in items]
     tasks = {t.id: t for t in db.session.scalars(select(HumanTask).where(HumanTask.id.in_(ids)))}
     candidate_of = set(db.session.scalars(select(HumanTaskCandidate.task_id).where(
         HumanTaskCandidate.task_id.in_(ids), HumanTaskCandidate.user_id == actor.id)))

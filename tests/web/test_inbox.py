@@ -479,7 +479,6 @@ def test_a_large_batch_waits_for_a_worker_with_progress_then_shows_each_outcome(
 
 
 def test_a_batch_retried_after_a_crash_completes_each_task_once(app, org, monkeypatch):
-    from services.jobs import runner
 
     tasks = [open_task_of(start("unit_superior_change", org["hospital"], org["leshan"], f"变更{n}"))
              for n in range(3)]
