@@ -116,7 +116,9 @@ def test_the_review_form_holds_the_declaration_every_opinion_and_the_votes(world
     assert nfkc("经核实，同意确认") in compact and nfkc(entry.doc_no) in compact
     assert "发证员" in compact  # the issuance's own steps
     # Masked as on every staff page: no full ID number (the applicant's, nor any other).
-    assert not ID_NUMBER.search(text) and world.applicant.id_number[-4:] in compact
+    # (an 18-digit 统一社会信用代码 inside the 电子证照标识 has the same shape)
+    assert set(ID_NUMBER.findall(compact)) <= {issuer.unit.credit_code}
+    assert world.applicant.id_number not in compact and world.applicant.id_number[-4:] in compact
     assert declaration.id
 
 
