@@ -110,6 +110,8 @@ def build_config(instance_path: Path, overrides: dict[str, object] | None = None
         "SMTP_TIMEOUT": int(os.environ.get("SMTP_TIMEOUT", "20")),
         # The address the certificates' QR codes point to (/verify/<code>); jobs have no request to read it from.
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        # 电子证照 证照类型代码 (GB/T 36904) in the certificates' identifier; empty: no identifier is issued.
+        "CERTIFICATE_LICENSE_TYPE": os.environ.get("CERTIFICATE_LICENSE_TYPE", "ZCZS"),
     }
     if overrides:
         config.update(overrides)

@@ -8,6 +8,7 @@ from celery import shared_task
 import services.applications.application_queries  # noqa: F401  (job kinds)
 import services.certificates.bulk  # noqa: F401
 import services.certificates.imports  # noqa: F401
+import services.certificates.review_forms  # noqa: F401
 import services.experts.expert_import  # noqa: F401
 import services.history.certificates  # noqa: F401
 import services.history.upload  # noqa: F401

@@ -137,6 +137,7 @@ class Certificate(db.Model):
     issuer_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     number: Mapped[str] = mapped_column(String(40), unique=True)  # 证书编号
     verify_code: Mapped[str] = mapped_column(String(40), unique=True)  # in the QR code: /verify/<code>
+    license_id: Mapped[str | None] = mapped_column(String(120))  # 电子证照标识 (GB/T 36904), services.certificates
     issuer_name: Mapped[str] = mapped_column(String(100))  # 发证机关
     issued_on: Mapped[date] = mapped_column()  # 发证日期
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))

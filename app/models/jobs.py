@@ -16,7 +16,8 @@ from app.extensions import db
 JOB_STATE_LABELS = {"queued": "排队中", "running": "运行中", "done": "已完成", "failed": "失败",
                     "cancelled": "已取消"}
 FINISHED_STATES = ("done", "failed", "cancelled")
-ITEM_STATUS_LABELS = {"done": "已处理", "refused": "未处理"}
+# "taken": 未处理 because another person completed the task first (counted with the refused).
+ITEM_STATUS_LABELS = {"done": "已处理", "refused": "未处理", "taken": "已被他人处理"}
 
 
 class Job(db.Model):

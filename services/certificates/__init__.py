@@ -8,4 +8,6 @@
 - `bulk` — 批量发证 as a background job: numbers and PDFs per chunk of 100, each task in its own transaction.
 - `registry` — 证书查询, 撤销, 报送人社部, the public verification page.
 - `imports` — 批量生成电子证书 from an imported xlsx list (H 1.29).
+- `electronic_license` — the 电子证照标识 (GB/T 36904) given with the number.
+- `review_forms` — 下载评审表: declaration, review chain opinions, committee votes, confirmation (S 1.2.8.1).
 """

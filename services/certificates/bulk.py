@@ -3,8 +3,9 @@ of queued tasks in one action, as a background job.
 
 Rules owned here:
 - The job's items are task ids; each is completed through `issuance.complete_issuance_task` (exactly the checks of
-  the single action) in its own transaction with its `job_item` row (services.jobs): a refused task stays 未处理
-  with the reason, the others go on.
+  the single action) in its own transaction with its `job_item` row, by services.workflow.task_batch as the
+  inbox's batch is: a refused task stays 未处理 with the reason (已被他人处理 naming who, when someone was first),
+  the others go on.
 - 发放 works in chunks of documents.CHUNK: first the chunk's certificates get their numbers (one atomic
   allocation per pool) and verification codes and are committed (short: the pool row is locked meanwhile);
   then their PDFs are rendered in one wkhtmltopdf process, stored and committed; then the tasks are completed
@@ -30,12 +31,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db, loaded_from_row, shared_reads
 from app.models import Certificate, CertificateIssuer, HumanTask, Issuance, JobItem, Unit, User
-from services.certificates import documents, numbering
+from services.certificates import documents, electronic_license, numbering
 from services.certificates.issuance import BUSINESS_TYPE, ISSUE_TASK, complete_issuance_task
 from services.common.errors import Conflict, InvalidInput, NotFound
 from services.common.file_store import StoredFile, path_for, store
 from services.jobs import JobContext, job_kind, start_job
-from services.workflow import instances
+from services.workflow import instances, task_batch
 
 ACTIONS = {"pass": "审核通过", "issue": "发放证书", "return": "退回", "cancel": "取消发证"}
 PDF_MIMETYPE = "application/pdf"
@@ -69,7 +70,7 @@ def page_for(certificate: Certificate, issuance: Issuance, seal_uri: str) -> doc
         level_name=issuance.level_name, qualified_on=issuance.qualified_on.isoformat() if issuance.qualified_on else "",
         committee_name=issuance.committee_name, approval_no=issuance.approval_no,
         issuer_name=certificate.issuer_name, issued_on=certificate.issued_on.isoformat(),
-        verify_url=verify_url(certificate.verify_code), seal_uri=seal_uri)
+        verify_url=verify_url(certificate.verify_code), seal_uri=seal_uri, license_id=certificate.license_id or "")
 
 
 def number_certificates(issuances: Sequence[Issuance], today: date | None = None) -> list[Certificate]:
@@ -89,7 +90,8 @@ def number_certificates(issuances: Sequence[Issuance], today: date | None = None
         rows = [{"issuance_id": issuance.id, "issuer_unit_id": unit_id, "number": number,
                  "verify_code": secrets.token_urlsafe(16), "issuer_name": unit.name, "issued_on": today,
                  "pdf_sha256": None, "status": "draft", "revoked_at": None, "revoke_reason": "",
-                 "revoked_by_id": None, "report_id": None, "created_at": now}
+                 "revoked_by_id": None, "report_id": None, "created_at": now,
+                 "license_id": electronic_license.identifier(unit.credit_code, number)}
                 for issuance, number in zip(members, numbers, strict=True)]
         # One executemany INSERT of the chunk through Core (DESIGN §5: ORM add_all is 7–9× slower; with RETURNING
         # SQLite would take a statement per row) and one read of the new ids (a certificate per issuance, unique);
@@ -239,7 +241,7 @@ def clear_tasks(ctx: JobContext, params: dict[str, Any]) -> None:
         loaded.clear()
         loaded.update((i.id, i) for i in _issuances_of_tasks(chunk, None))
         with shared_reads():
-            ctx.each(chunk, handle)
+            task_batch.complete_each(ctx, chunk, handle)
 
     try:
         if action != "issue":

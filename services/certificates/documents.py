@@ -59,6 +59,7 @@ class CertificatePage:
     issued_on: str
     verify_url: str
     seal_uri: str = ""
+    license_id: str = ""  # 电子证照标识 (services.certificates.electronic_license)
 
     @property
     def qr_uri(self) -> str:
@@ -132,3 +133,13 @@ def render_pdfs(pages: Sequence[CertificatePage]) -> list[bytes]:
         chunk = pages[start:start + CHUNK]
         pdfs.extend(split_pages(render_document(document_html(chunk)), len(chunk)))
     return pdfs
+
+
+# A4 portrait pages with margins for documents that flow over several pages (the 评审表, services.certificates.
+# review_forms), under the same restrictions as the certificates (no local files but the template's folder).
+_PORTRAIT = {"orientation": "Portrait", "margin-top": "12mm", "margin-bottom": "12mm", "margin-left": "12mm",
+             "margin-right": "12mm"}
+
+
+def render_portrait(html: str) -> bytes:
+    return bytes(pdfkit.from_string(html, False, options={**_OPTIONS, **_PORTRAIT}))

@@ -8,7 +8,7 @@ Rules owned here:
 - 证书报送人社部 exports the chosen certificates, or all not yet reported, as an xlsx in the format below, and records
   what was sent and when (`CertificateReport`; each certificate keeps the report it went in).
 - The public verification page shows only what a reader needs to trust the paper: name, a masked ID number,
-  资格名称, 级别, 系列 / 专业, number, 发证机关, 发证日期, and whether it is valid or 已撤销.
+  资格名称, 级别, 系列 / 专业, number, 电子证照标识, 发证机关, 发证日期, and whether it is valid or 已撤销.
 """
 
 from __future__ import annotations
@@ -172,6 +172,7 @@ class Verification:
     issuer_name: str
     issued_on: date
     revoked_on: date | None
+    license_id: str = ""  # 电子证照标识
 
 
 def verify(code: str) -> Verification:
@@ -187,4 +188,5 @@ def verify(code: str) -> Verification:
                         level_name=i.level_name, series_name=i.series_name, specialty_name=i.specialty_name,
                         number=certificate.number, issuer_name=certificate.issuer_name,
                         issued_on=certificate.issued_on,
-                        revoked_on=certificate.revoked_at.date() if certificate.revoked_at else None)
+                        revoked_on=certificate.revoked_at.date() if certificate.revoked_at else None,
+                        license_id=certificate.license_id or "")

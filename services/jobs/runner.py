@@ -10,7 +10,8 @@ Rules owned here:
   killed mid-item loses that item's transaction, and the retry redoes it; an item with a row is never redone;
   two workers racing on one item (a slow worker taken for dead) collide on the unique (job_id, key) and the
   loser's transaction is rolled back. A `ServiceError` from the handler refuses that item with its message
-  (未处理 + reason) and the job goes on; any other error fails the job, keeping what was done.
+  (未处理 + reason; its `item_status` when it names one, such as "taken") and the job goes on; any other error
+  fails the job, keeping what was done.
 """
 
 from __future__ import annotations
@@ -138,7 +139,8 @@ class JobContext:
                 message, status = handler(key) or "", "done"
             except ServiceError as exc:
                 db.session.rollback()
-                message, status = exc.message, "refused"
+                # An error may name a finer 未处理 (services.workflow.task_batch: "taken", another person was first).
+                message, status = exc.message, getattr(exc, "item_status", "refused")
             except Exception:
                 db.session.rollback()
                 raise
@@ -147,7 +149,8 @@ class JobContext:
                 connection = db.session.connection()
                 connection.execute(_NEW_ITEM, {"job_id": self.job_id, "key": key, "status": status,
                                                "message": message[:2000], "at": now})
-                self._check(connection.execute(_COUNTED[status], {"job_id": self.job_id, "now": now}).one())
+                counter = _COUNTED["done" if status == "done" else "refused"]  # "taken" counts with the refused
+                self._check(connection.execute(counter, {"job_id": self.job_id, "now": now}).one())
                 db.session.commit()
             except IntegrityError:
                 db.session.rollback()  # another worker recorded this item first: its work stands, ours is undone

@@ -30,8 +30,9 @@ from app.models.workflow import (
     WorkflowEvent,
 )
 from services.authz import access, audit_chain
-from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
-from services.workflow import forms, instances
+from services.common.errors import InvalidInput, NotFound, ServiceError
+from services.workflow import forms, instances, task_batch
+from services.workflow.task_batch import Handled, handled_by
 
 COUNT_CAP = 10_000
 MAX_PER_PAGE = 100
@@ -276,27 +277,6 @@ def unit_filter_choices(user: User, limit: int = 300) -> list[tuple[int, str]]:
 
 # --- the task page --------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Handled:
-    """Who completed a task, and how: told to someone whose attempt lost the race (HTTP 409)."""
-
-    name: str
-    at: datetime | None
-    decision: str
-
-    @property
-    def summary(self) -> str:
-        when = f"于 {self.at:%Y-%m-%d %H:%M} " if self.at else ""
-        return f"已由 {self.name} {when}办理（{instances.ACTION_LABELS.get(self.decision, self.decision)}）"
-
-
-def handled_by(task_id: int) -> Handled | None:
-    row = db.session.execute(
-        select(User.name, HumanTask.completed_at, HumanTask.decision)
-        .join(User, User.id == HumanTask.completed_by_id).where(HumanTask.id == task_id)).first()
-    return Handled(row[0], row[1], row[2]) if row else None
-
-
 def conflict_message(task_id: int, exc: ServiceError) -> str:
     handled = handled_by(task_id)
     return f"{exc.message}：{handled.summary}" if handled else exc.message
@@ -359,7 +339,7 @@ def trail_instance_for(actor: User, instance_id: int) -> ProcessInstance:
     raise NotFound("流程实例不存在")
 
 
-# --- 批量通过 / 批量退回 / 批量不通过 ------------------------------------------------------------------------
+# --- 批量通过 / 批量退回 / 批量不通过 (run as a job: services.workflow.inbox_batch) -----------------------------
 
 # "未处理", not "拒绝": an item the batch could not complete is left as it was, it is no verdict on the business.
 BATCH_LABELS = {"done": "完成", "taken": "已被他人处理", "refused": "未处理"}
@@ -405,22 +385,5 @@ def batch_form_data(actor: User, task_id: int, decision: str, opinion: str) -> d
     return {"decision": decision, "opinion": opinion}
 
 
-def completed_outcome(task: HumanTask) -> BatchOutcome:
-    return BatchOutcome(task.id, task.title, "done")
-
-
-def refused_outcome(actor: User, task_id: int, exc: ServiceError) -> BatchOutcome:
-    """Why one task of a batch was not completed; the title only when the actor may see the task."""
-    task = db.session.get(HumanTask, task_id)
-    visible = task is not None and not isinstance(exc, NotFound | Forbidden)
-    title = task.title if task is not None and visible else ""
-    if isinstance(exc, Conflict) and task is not None and task.status != "open":
-        handled = handled_by(task_id)
-        return BatchOutcome(task_id, title, "taken", handled.summary if handled else exc.message)
-    return BatchOutcome(task_id, title, "refused", error_reason(exc), openable=visible)
-
-
-def error_reason(exc: ServiceError) -> str:
-    """Every problem the refusal names (a 申报单位's pass lists 公示时间 and each missing attachment), once each."""
-    messages = [m for field_messages in exc.errors.values() for m in field_messages] or [exc.message]
-    return "；".join(dict.fromkeys(messages))
+# Every problem a refusal names, once each (the application-review batch page uses it too).
+error_reason = task_batch.error_reason

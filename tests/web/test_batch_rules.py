@@ -33,7 +33,7 @@ def test_inbox_batch_pass_at_the_schools_first_level_applies_the_publicity_rules
     login(world.school_reviewers[0])
 
     html = client.post("/inbox/batch", data={"task_ids": [str(task.id)], "decision": "pass",
-                                             "opinion": OPINION}).get_data(as_text=True)
+                                             "opinion": OPINION}, follow_redirects=True).get_data(as_text=True)
 
     row = outcome_row(html, task.id)
     assert 'data-status="refused"' in row and "未处理" in row and "拒绝" not in html
@@ -53,7 +53,7 @@ def test_inbox_batch_passes_an_item_whose_single_checks_hold(client, login, worl
     login(world.competent_reviewer)
 
     html = client.post("/inbox/batch", data={"task_ids": [str(task.id)], "decision": "pass",
-                                             "opinion": OPINION}).get_data(as_text=True)
+                                             "opinion": OPINION}, follow_redirects=True).get_data(as_text=True)
 
     assert 'data-status="done"' in outcome_row(html, task.id)
     db.session.expire_all()
@@ -79,7 +79,7 @@ def test_inbox_batch_return_checks_the_return_target_as_the_page_does(client, lo
     login(world.competent_reviewer)
 
     html = client.post("/inbox/batch", data={"task_ids": [str(task.id)], "decision": "return",
-                                             "opinion": "请补充材料"}).get_data(as_text=True)
+                                             "opinion": "请补充材料"}, follow_redirects=True).get_data(as_text=True)
 
     assert 'data-status="done"' in outcome_row(html, task.id)
     db.session.expire_all()

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 
 from app.blueprints.workflow import inbox as inbox_views
 from app.extensions import db
-from app.models import CommonOpinion, HumanTask, ProcessInstance, WorkflowEvent
+from app.models import CommonOpinion, HumanTask, Job, JobItem, ProcessInstance, WorkflowEvent
 from services.workflow import forms, inbox, instances
 from services.workflow.scripting import WHITELIST
 
@@ -426,7 +426,7 @@ def test_batch_with_mixed_outcomes(app, org):
     client = signed_in(app, org["reviewer"])
 
     response = client.post("/inbox/batch", data={"task_ids": [str(mine.id), str(taken.id), str(foreign.id)],
-                                                 "decision": "reject", "opinion": "材料不全"})
+                                                 "decision": "reject", "opinion": "材料不全"}, follow_redirects=True)
 
     page = html(response)
     assert response.status_code == 200
@@ -437,6 +437,77 @@ def test_batch_with_mixed_outcomes(app, org):
     assert db.session.get(HumanTask, mine.id).decision == "reject"
     assert db.session.get(HumanTask, taken.id).decision == "pass"
     assert db.session.get(HumanTask, foreign.id).status == "open"
+
+
+def test_a_batch_is_a_job_with_an_item_per_task_and_its_own_result_page(app, org):
+    tasks = [open_task_of(start("unit_superior_change", org["hospital"], org["leshan"], f"变更{n}"))
+             for n in range(3)]
+    client = signed_in(app, org["reviewer"])
+
+    response = client.post("/inbox/batch", data={"task_ids": [str(t.id) for t in tasks], "decision": "pass",
+                                                 "opinion": "同意"})
+
+    assert response.status_code == 302 and "/inbox/batch/" in response.headers["Location"]
+    job = db.session.scalars(select(Job).where(Job.kind == "inbox.batch")).one()
+    assert (job.state, job.total, job.done, job.refused) == ("done", 3, 3, 0)
+    assert sorted(db.session.scalars(select(JobItem.key).where(JobItem.job_id == job.id))) == sorted(
+        str(t.id) for t in tasks)
+    page = html(client.get(response.headers["Location"]))
+    assert page.count('data-status="done"') == 3 and "hx-get" not in page  # finished: no more polling
+    assert signed_in(app, org["colleague"]).get(response.headers["Location"]).status_code == 404  # the starter's
+
+
+def test_a_large_batch_waits_for_a_worker_with_progress_then_shows_each_outcome(app, org, monkeypatch):
+    from services.jobs import runner
+    from services.workflow import inbox_batch
+
+    monkeypatch.setattr(inbox_batch, "INLINE_LIMIT", 1)
+    monkeypatch.setattr(runner, "_enqueue", lambda job_id: None)  # no worker yet
+    tasks = [open_task_of(start("unit_superior_change", org["hospital"], org["leshan"], f"变更{n}"))
+             for n in range(2)]
+    client = signed_in(app, org["reviewer"])
+
+    location = client.post("/inbox/batch", data={"task_ids": [str(t.id) for t in tasks], "decision": "pass",
+                                                 "opinion": "同意"}).headers["Location"]
+    waiting = html(client.get(location))
+    job = db.session.scalars(select(Job).where(Job.kind == "inbox.batch")).one()
+    runner.run_job(job.id)  # the worker
+    finished = html(client.get(location))
+
+    assert 'data-state="queued"' in waiting and 'hx-trigger="every 1s"' in waiting and "办理进度" in waiting
+    assert finished.count('data-status="done"') == 2 and 'data-state="done"' in finished
+
+
+def test_a_batch_retried_after_a_crash_completes_each_task_once(app, org, monkeypatch):
+
+    tasks = [open_task_of(start("unit_superior_change", org["hospital"], org["leshan"], f"变更{n}"))
+             for n in range(3)]
+    real = instances.complete_posted_task
+    calls: list[int] = []
+
+    def crash_on_the_second(actor, task_id, data):
+        calls.append(task_id)
+        if task_id == tasks[1].id and calls.count(task_id) == 1:
+            raise RuntimeError("worker killed")
+        return real(actor, task_id, data)
+
+    monkeypatch.setattr(instances, "complete_posted_task", crash_on_the_second)
+    client = signed_in(app, org["reviewer"])
+    location = client.post("/inbox/batch", data={"task_ids": [str(t.id) for t in tasks], "decision": "pass",
+                                                 "opinion": "同意"}).headers["Location"]
+    job = db.session.scalars(select(Job).where(Job.kind == "inbox.batch")).one()
+    assert (job.state, job.done) == ("failed", 1)
+    assert "任务失败" in html(client.get(location))
+
+    assert client.post(f"/jobs/{job.id}/retry").status_code == 302
+    db.session.expire_all()
+
+    assert (db.session.get(Job, job.id).state, db.session.get(Job, job.id).done) == ("done", 3)
+    assert calls == [tasks[0].id, tasks[1].id, tasks[1].id, tasks[2].id]  # the first is not completed again
+    for task in tasks:
+        assert db.session.scalar(select(func.count()).select_from(WorkflowEvent).where(
+            WorkflowEvent.human_task_id == task.id)) == 1
+    assert html(client.get(location)).count('data-status="done"') == 3
 
 
 @pytest.mark.parametrize(("data", "message"), [

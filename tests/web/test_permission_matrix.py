@@ -109,6 +109,8 @@ OWN_OPINION = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_without=FOR
 # administrator see it; anyone else's id is 404. Cancel / retry of a finished job answer 409 past the check.
 OWN_JOB = expect(signed_out=LOGIN, member_with=NOT_FOUND, member_without=NOT_FOUND, superior_admin=OK,
                  unrelated_admin=NOT_FOUND, platform_admin=OK)
+# …a 待办批量办理 job, whose result page also needs 待办事项 (inbox.view).
+OWN_INBOX_JOB = {**OWN_JOB, "member_without": FORBIDDEN}
 
 
 # Notifications (K4): every signed-in account has its own list, applicants too; one of the superior's
@@ -222,6 +224,7 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/audit-log/": {"GET": Entry("audit_log.view", HOLDER)},
     "/inbox/": {"GET": Entry("inbox.view", HOLDER)},
     "/inbox/batch": {"POST": Entry("inbox.view", HOLDER)},
+    "/inbox/batch/<int:inbox_job_id>": {"GET": Entry("inbox.view", OWN_INBOX_JOB)},
     "/inbox/tasks/<int:task_id>": {"GET": Entry("inbox.view", TASK_CANDIDATES), "POST": Entry("inbox.view", TASK_ACTORS)},
     "/inbox/tasks/<int:task_id>/diagram.xml": {"GET": Entry("inbox.view", TASK_CANDIDATES)},
     "/inbox/instances/<int:instance_id>/trail": {"GET": Entry("inbox.view", SUBTREE)},
@@ -536,6 +539,8 @@ ROUTES: dict[str, dict[str, Entry]] = {
     "/certificates/": {"GET": Entry("certificate.query", HOLDER)},
     "/certificates/<int:certificate_id>": {"GET": Entry("certificate.query", SUBTREE)},
     "/certificates/<int:certificate_id>/pdf": {"GET": Entry("certificate.query", SUBTREE)},
+    "/certificates/<int:certificate_id>/review-form.pdf": {"GET": Entry("certificate.query", SUBTREE)},
+    "/certificates/review-forms": {"POST": Entry("certificate.query", HOLDER)},
     "/certificates/<int:certificate_id>/revoke": {"POST": Entry("certificate.issue", ISSUING_UNIT)},
     "/certificates/reports": both("certificate.issue", HOLDER),
     "/certificates/reports/<int:report_id>/file": {"GET": Entry("certificate.issue", ISSUING_UNIT)},
@@ -898,9 +903,11 @@ class World:
         job = Job(kind="experts.import_check", title="矩阵测试任务", params={}, state="done",
                   started_by_id=self.admins["superior_admin"].id, created_at=datetime(2026, 3, 2),
                   result_sha256=checked.sha256, result_filename="结果.txt", result_mimetype="text/plain")
-        db.session.add(job)
+        inbox_job = Job(kind="inbox.batch", title="矩阵测试批量办理", params={"task_ids": [], "decision": "pass"},
+                        state="done", started_by_id=self.admins["superior_admin"].id, created_at=datetime(2026, 3, 2))
+        db.session.add_all([job, inbox_job])
         db.session.flush()
-        return {"job_id": job.id}
+        return {"job_id": job.id, "inbox_job_id": inbox_job.id}
 
     def activity_files(self, draft_id: int, published_id: int) -> dict[str, Any]:
         """评审政策文件 on the target's draft activity (its own pages) and on a 已发布 one (the public link)."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -14,13 +15,18 @@ from app.extensions import db
 from app.models import Certificate, CertificateReport
 from app.models.certificates import SOURCE_LABELS
 from app.web import date_input, paginate, send_stored
-from services.certificates import registry
+from services.certificates import registry, review_forms
 from services.certificates.issuance import level_ranks_by_name
 from services.common import audit_log
 from services.common.errors import NotFound
 from services.workflow.inbox import batch_task_ids
 
 verify_bp = Blueprint("verify", __name__)
+
+
+@bp.context_processor
+def _review_form_limit() -> dict[str, Any]:
+    return {"review_inline_limit": review_forms.INLINE_LIMIT}
 
 
 def _filters() -> registry.QueryFilters:
@@ -58,6 +64,37 @@ def pdf(certificate_id: int) -> Any:
     audit_log.record(current_user, "certificate.download", f"下载证书 {certificate.number}", "certificate", certificate.id)
     db.session.commit()
     return send_stored({"sha256": certificate.pdf_sha256, "filename": f"{certificate.number}.pdf", "file_type": "pdf"})
+
+
+def _pdf_response(content: bytes, filename: str) -> Response:
+    response = Response(content, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return response
+
+
+@bp.route("/<int:certificate_id>/review-form.pdf")
+@permission_required("certificate.query")
+def review_form(certificate_id: int) -> Any:
+    """下载评审表 of one certificate (S 1.2.8.1 已发放)."""
+    certificate = registry.load(current_user, certificate_id)
+    content = review_forms.review_forms_pdf(current_user, [certificate.id])
+    db.session.commit()
+    return _pdf_response(content, f"评审表_{certificate.number}_{certificate.issuance.name}.pdf")
+
+
+@bp.route("/review-forms", methods=["POST"])
+@permission_required("certificate.query")
+def review_forms_download() -> Any:
+    """下载评审表 of the chosen certificates as one PDF; more than a handful run as a background job."""
+    ids = batch_task_ids(request.form.getlist("certificate_ids"), field="certificate_ids", noun="证书",
+                         action="下载评审表")
+    if len(ids) > review_forms.INLINE_LIMIT:
+        job = review_forms.start_review_forms(current_user, ids)
+        flash("评审表较多，已转为后台任务生成：完成后在本页下载（也可在“我的任务”中查看）", "info")
+        return redirect(url_for("jobs.detail", job_id=job.id))
+    content = review_forms.review_forms_pdf(current_user, ids)
+    db.session.commit()
+    return _pdf_response(content, f"评审表（{len(ids)}份）.pdf")
 
 
 @bp.route("/<int:certificate_id>/revoke", methods=["POST"])

@@ -25,8 +25,8 @@ from app.extensions import db
 from app.models import HumanTask, ProcessInstance
 from app.web import date_input, error_response
 from services.common import file_store, opinions
-from services.common.errors import Conflict, InvalidInput, NotFound, ServiceError
-from services.workflow import diagrams, forms, inbox, instances
+from services.common.errors import Conflict, InvalidInput, NotFound
+from services.workflow import diagrams, forms, inbox, inbox_batch, instances
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
@@ -159,18 +159,18 @@ def batch() -> Any:
         raise InvalidInput("审核意见：必须填写", field="opinion")
     if len(opinion) > opinions.MAX_LENGTH:
         raise InvalidInput(f"审核意见：不能超过 {opinions.MAX_LENGTH} 个字", field="opinion")
-    outcomes = []
-    for task_id in ids:  # each task in its own transaction: one refusal does not undo the others
-        try:
-            task = instances.complete_posted_task(
-                current_user, task_id, inbox.batch_form_data(current_user, task_id, decision, opinion))
-            db.session.commit()
-            outcomes.append(inbox.completed_outcome(task))
-        except ServiceError as exc:
-            db.session.rollback()
-            outcomes.append(inbox.refused_outcome(current_user, task_id, exc))
-    return render_template("inbox/batch_result.html", outcomes=outcomes,
-                           decision_label=instances.ACTION_LABELS[decision])
+    job = inbox_batch.start_batch(current_user, ids, decision, opinion)
+    return redirect(url_for("inbox.batch_result", inbox_job_id=job.id))
+
+
+@bp.route("/batch/<int:inbox_job_id>")
+@permission_required("inbox.view")
+def batch_result(inbox_job_id: int) -> Any:
+    """The batch's progress (htmx refreshes it until the job ends), then each task's outcome."""
+    job = inbox_batch.load_batch(current_user, inbox_job_id)
+    outcomes = inbox_batch.outcomes(current_user, job) if job.finished else []
+    return render_template("inbox/batch_result.html", job=job, outcomes=outcomes,
+                           decision_label=inbox_batch.decision_label(job))
 
 
 # --- the task page ---------------------------------------------------------------------------------------
