@@ -111,8 +111,8 @@ def newest_version(process_id: str) -> tuple[int, str]:
 
 def parsed_version(definition_id: int, sha256: str) -> specs.ParsedProcess:
     """The parsed spec of a version known by id and hash: its blob is read only when no spec is cached."""
-    return specs.load_spec_cached(lambda: db.session.scalar(
-        select(ProcessDefinition.spec_blob).where(ProcessDefinition.id == definition_id)), sha256)
+    return specs.load_spec_cached(lambda: db.session.execute(
+        select(ProcessDefinition.spec_blob).where(ProcessDefinition.id == definition_id)).scalar_one(), sha256)
 
 
 def parsed(definition: ProcessDefinition) -> specs.ParsedProcess:

@@ -4,7 +4,7 @@ is a network round trip, so a change that adds statements to a level pass must f
 Counted with an SQLAlchemy `before_cursor_execute` listener on the engine (an executemany counts once; SQLite's
 explicit BEGIN is not counted: psycopg sends its own without the cursor; nor the suite's SAVEPOINTs, which stand
 for a request's BEGIN and COMMIT). The action is what a request does
-after signing in: load the declaration as the page's POST does (application_review.load_for_unit), review.
+after signing in: load the declaration as the page's POST does (application_review.load_for_unit(..., acting=True)), review.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def review_as_a_request(declaration_id: int, user) -> list[str]:  # noqa: ANN001
     task_id = open_task(db.session.get(application_review.Declaration, declaration_id), user).id
     db.session.commit()  # a request starts a transaction of its own
     with counted() as statements:
-        declaration = application_review.load_for_unit(user, declaration_id)
+        declaration = application_review.load_for_unit(user, declaration_id, acting=True)
         application_review.review(user, declaration, task_id, ReviewInput("pass", "同意"))
         db.session.commit()
     return statements
