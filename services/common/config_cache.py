@@ -69,8 +69,7 @@ def _may_write_configuration(statement: str, context: Any) -> bool:
         table = getattr(getattr(context.compiled, "statement", None), "table", None)
         name = getattr(table, "name", None)
         return name is None or name in _WATCHED
-    words = statement.split(None, 1)
-    return bool(words) and words[0].upper() not in _READS  # text SQL: anything but a read counts
+    return not statement[:16].lstrip().upper().startswith(_READS)  # text SQL: anything but a read counts
 
 
 def _writes() -> int:
