@@ -29,6 +29,9 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _configure_sqlite(db.engine)
+        from services.common import config_cache
+
+        config_cache.watch(db.engine)  # the cached configuration is re-checked after a write to it
 
     from app import auth, web
     from app.blueprints import register_blueprints

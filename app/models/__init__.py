@@ -32,6 +32,7 @@ from app.models.committee import (
     Expert,
     ExpertService,
 )
+from app.models.configuration import ConfigGeneration
 from app.models.declaration import Declaration, DeclarationAchievement, DeclarationStep
 from app.models.dictionary import Specialty, Title, TitleLevel, TitleSeries
 from app.models.history import HistoricalBody, HistoricalBodyCollector, HistoryBatch, HistoryRecord
@@ -122,6 +123,7 @@ __all__ = [
     "AuditLevelMember",
     "CommonOpinion",
     "CompetentAssignment",
+    "ConfigGeneration",
     "Committee",
     "CommitteeExpert",
     "CommitteeFee",

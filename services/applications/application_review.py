@@ -24,7 +24,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import exists, inspect, select
-from sqlalchemy.orm import defaultload
+from sqlalchemy.orm import defaultload, lazyload
 
 from app.extensions import db, transaction_memo
 from app.models import (
@@ -544,19 +544,27 @@ def reached_unit(declaration: Declaration, unit_id: int) -> bool:
         DeclarationStep.declaration_id == declaration.id, DeclarationStep.unit_id == unit_id).limit(1)) is not None
 
 
-def load_for_unit(actor: User, declaration_id: int) -> Declaration:
+def load_for_unit(actor: User, declaration_id: int, acting: bool = False) -> Declaration:
     """A declaration the actor's unit declared or reviewed (404 otherwise: its existence is not told).
 
     One statement: the declaration (its applicant, level and specialty joined; the applicant's education and
     work history load when a page reads them), whether it reached the actor's unit, and the activity's
-    评委会接收申报截止时间 that a pass checks."""
+    评委会接收申报截止时间 that a pass checks. `acting`: for a decision, which reads the applicant's own row only —
+    their unit (with its parent, types and regions), title, the level and the specialty load if something reads
+    them, instead of a dozen joined rows built into objects on every step."""
+    if acting:
+        options = [defaultload(Declaration.applicant).lazyload(Applicant.unit),
+                   defaultload(Declaration.applicant).lazyload(Applicant.title), lazyload(Declaration.level),
+                   lazyload(Declaration.specialty)]
+    else:
+        options = []
     reached = exists().where(DeclarationStep.declaration_id == Declaration.id,
                              DeclarationStep.unit_id == actor.unit_id)
     row = db.session.execute(
         select(Declaration, reached.label("reached"), ReviewActivity.committee_receive_deadline)
         .join(ReviewActivity, ReviewActivity.id == Declaration.activity_id).where(Declaration.id == declaration_id)
         .options(defaultload(Declaration.applicant).lazyload(Applicant.educations),
-                 defaultload(Declaration.applicant).lazyload(Applicant.work_history))).first()
+                 defaultload(Declaration.applicant).lazyload(Applicant.work_history), *options)).first()
     if row is None:
         raise NotFound("申报不存在或无权查看")
     declaration, reached_it, deadline = row

@@ -455,8 +455,8 @@ def submission_problems(declaration: Declaration) -> list[str]:
     # 申报资格 again at 提交: the profile (现职称, 单位) may have changed since the declaration was created.
     problems += eligibility.problems(declaration.applicant, activity, eligibility.Declared(
         declaration.level_code, declaration.evaluation_method, declaration.specialty_id), today)
-    unit_problem = review_paths.committee_problem(activity.committee, _request_for(activity, declaration.level_code),
-                                                  declaration.applicant.unit, today)
+    unit_problem = review_paths.cached_committee_problem(
+        activity.committee, _request_for(activity, declaration.level_code), declaration.applicant.unit, today)
     if unit_problem:
         problems.append(f"申报单位：{unit_problem}")
     return problems
@@ -504,7 +504,10 @@ def submit(applicant: Applicant, declaration: Declaration, now: datetime, note: 
         raise Conflict(f"申报当前状态为{declaration.status_label}，不能提交")
     # The activity with its committee and the committee's series, without every title of the series.
     activity = db.session.get(ReviewActivity, declaration.activity_id, options=[
-        defaultload(ReviewActivity.committee).defaultload(Committee.series).lazyload(TitleSeries.titles)])
+        defaultload(ReviewActivity.committee).defaultload(Committee.series).lazyload(TitleSeries.titles),
+        # its levels and specialties only when the committee's checks are not cached (review_paths.cached_*)
+        defaultload(ReviewActivity.committee).lazyload(Committee.levels),
+        defaultload(ReviewActivity.committee).lazyload(Committee.specialties)])
     assert activity is not None
     if now < activity.apply_start:
         raise Conflict(f"申报开始时间为 {activity.apply_start:%Y-%m-%d %H:%M}，尚未开始申报")
@@ -514,10 +517,12 @@ def submit(applicant: Applicant, declaration: Declaration, now: datetime, note: 
         raise InvalidInput(problems[0], errors={"submit": problems})
     if declaration.status == "returned":
         return _resubmit(applicant, declaration, note, now)
-    path = path_of(declaration, now.date())
+    # The path as the configuration stands (cached per configuration generation: one small read when unchanged).
+    path = review_paths.cached_path(declaration.applicant.unit, declaration.level_code, declaration.series_code,
+                                    declaration.method_code, declaration.specialty.code if declaration.specialty
+                                    else "", now.date(), committee_id=activity.committee_id)
     if not path.complete:
-        reason = path.broken.reason if path.broken else "审核路径不完整"
-        raise InvalidInput(f"审核路径：{reason}", field="path")
+        raise InvalidInput(f"审核路径：{path.broken or '审核路径不完整'}", field="path")
     if declaration.first_submitted_at is None:  # never submitted: it has arrived nowhere yet
         application_review.latest_arrivals_known(declaration, {})
     declaration.snapshot, declaration.submitted_at = _snapshot(applicant), now
@@ -532,11 +537,11 @@ def submit(applicant: Applicant, declaration: Declaration, now: datetime, note: 
     return declaration
 
 
-def _path_entry(step: review_paths.PathStep) -> dict[str, Any]:
-    if step.committee is not None:
-        return {"committee_id": step.committee.id, "role": step.role, "name": step.committee.name}
-    assert step.unit is not None
-    return {"unit_id": step.unit.id, "role": step.role, "name": step.unit.name}
+def _path_entry(step: review_paths.StepSummary) -> dict[str, Any]:
+    if step.committee_id is not None:
+        return {"committee_id": step.committee_id, "role": step.role, "name": step.name}
+    assert step.unit_id is not None
+    return {"unit_id": step.unit_id, "role": step.role, "name": step.name}
 
 
 def _resubmit(applicant: Applicant, declaration: Declaration, note: str, now: datetime) -> Declaration:

@@ -14,7 +14,9 @@ resolve_path(). Rules owned here:
 - Unknown codes are input errors (InvalidInput naming the field); everything else is a PathBreak saying at which
   step the path stops and why, in words a 经办人 can act on.
 
-resolve_path() only reads: about ten queries whatever the configuration's size.
+resolve_path() only reads: about ten queries whatever the configuration's size. A submission takes the path
+from cached_path() instead: the same resolution, kept per process under the configuration generation
+(services/common/config_cache.py), so it costs one small read while the configuration is unchanged.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from app.models import (
     Unit,
 )
 from services.committees.committees import is_active_committee
+from services.common import config_cache
 from services.common.errors import InvalidInput
 from services.org.units import region_is_within, territory_of
 
@@ -276,6 +279,50 @@ def resolve_request(unit: Unit, request: Request, today: date, committee_id: int
         seen.add(current.id)
     path.broken = PathBreak(len(path.steps) - 1, f"审核路径超过 {MAX_STEPS} 级，请检查配置")
     return path
+
+
+@dataclass(frozen=True)
+class StepSummary:
+    """A path step as a submission stores it (declaration.path): plain data, shared between requests."""
+
+    role: str
+    name: str
+    unit_id: int | None = None
+    committee_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PathSummary:
+    steps: tuple[StepSummary, ...]
+    broken: str | None  # the PathBreak's reason
+
+    @property
+    def complete(self) -> bool:
+        return self.broken is None and bool(self.steps) and self.steps[-1].committee_id is not None
+
+
+def _summary(path: ResolvedPath) -> PathSummary:
+    steps = tuple(StepSummary(step.role, step.name, step.unit.id if step.unit is not None else None,
+                              step.committee.id if step.committee is not None else None) for step in path.steps)
+    broken = path.broken.reason if path.broken else (None if path.complete else "审核路径不完整")
+    return PathSummary(steps, broken)
+
+
+def cached_path(unit: Unit, level_code: str, series_code: str, method: str, specialty_code: str = "",
+                today: date | None = None, committee_id: int | None = None) -> PathSummary:
+    """resolve_path()'s answer as plain data, resolved once per configuration generation and day (a committee's
+    validity is checked against `today`); unknown codes raise InvalidInput as there, every time."""
+    day = today or date.today()
+    return config_cache.cached(
+        "review_path", (unit.id, level_code, series_code, method, specialty_code, day, committee_id),
+        lambda: _summary(resolve_path(unit, level_code, series_code, method, specialty_code, day, committee_id)))
+
+
+def cached_committee_problem(committee: Committee, request: Request, unit: Unit, today: date) -> str | None:
+    """committee_problem() once per configuration generation and day for the same committee, request and unit."""
+    key = (committee.id, request.level.code, request.series.code, request.method.code,
+           request.specialty.id if request.specialty is not None else None, unit.id, today)
+    return config_cache.cached("committee_problem", key, lambda: committee_problem(committee, request, unit, today))
 
 
 # ---------------------------------------------------------------- 查询机构上下级 (H 1.28 操作步骤 1–4)

@@ -20,7 +20,7 @@ from sqlalchemy import Row, bindparam, delete, select
 from app.extensions import db, shared_memo, transaction_memo
 from app.models import AuditLevel, AuditLevelMember, Role, RolePermission, Unit, User, UserRole
 from services.authz import access
-from services.common import audit_log
+from services.common import audit_log, config_cache
 from services.common.errors import InvalidInput
 
 QUALIFICATION_ITEM = "application_qualification"
@@ -108,13 +108,16 @@ def _read(statement: Any, **params: Any) -> Sequence[Row[Any]]:
     return db.session.connection().execute(statement, params).all()
 
 
-def _configured(unit_id: int, item_type: str) -> Sequence[Row[Any]]:
+def _configured(unit_id: int, item_type: str) -> Sequence[tuple[int, int | None]]:
     """(level number, enabled member id or None) of the unit's configured levels for the item; remembered for the
     transaction (a routing step asks for the levels, then for the first level's staff)."""
     memo = transaction_memo("audit_levels")
     rows = memo.get((unit_id, item_type))
     if rows is None:
-        rows = _read(_CONFIGURED_MEMBERS, unit_id=unit_id, item_type=item_type)
+        # Kept per process under the configuration generation: audit_level, its members and the staff's enabled
+        # flag are configuration tables (app/models/configuration.py), so a change is seen by the next read.
+        rows = config_cache.cached("audit_levels", (unit_id, item_type), lambda: tuple(
+            (number, user_id) for number, user_id in _read(_CONFIGURED_MEMBERS, unit_id=unit_id, item_type=item_type)))
         transaction_memo("audit_levels")[(unit_id, item_type)] = rows
     return rows
 

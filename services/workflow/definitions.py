@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import User
 from app.models.workflow import ProcessDefinition, ProcessInstance
-from services.common import audit_log
+from services.common import audit_log, config_cache
 from services.common.errors import Conflict, InvalidInput, NotFound
 from services.workflow import checker
 from services.workflow import spec as specs
@@ -96,6 +96,23 @@ def newest_or_deploy(process_id: str) -> ProcessDefinition:
     if definition is None:
         raise NotFound(f"流程 {process_id} 未部署")
     return definition
+
+
+def newest_version(process_id: str) -> tuple[int, str]:
+    """(id, sha256) of the newest version of `process_id`, deployed from bpmn/ first when it has none; kept per
+    process under the configuration generation (a deployment writes process_definition, which bumps it)."""
+    def build() -> tuple[int, str]:
+        definition = newest_or_deploy(process_id)
+        return definition.id, definition.sha256
+    # No flush: the caller's changes (a declaration being submitted) go in one flush with the engine's.
+    with db.session.no_autoflush:
+        return config_cache.cached("newest_definition", process_id, build, flush=False)
+
+
+def parsed_version(definition_id: int, sha256: str) -> specs.ParsedProcess:
+    """The parsed spec of a version known by id and hash: its blob is read only when no spec is cached."""
+    return specs.load_spec_cached(lambda: db.session.execute(
+        select(ProcessDefinition.spec_blob).where(ProcessDefinition.id == definition_id)).scalar_one(), sha256)
 
 
 def parsed(definition: ProcessDefinition) -> specs.ParsedProcess:

@@ -31,6 +31,7 @@ from app.models.workflow import (
 )
 from services import notifications
 from services.authz import audit_chain
+from services.common import config_cache
 from services.common.errors import Conflict, Forbidden, NotFound
 from services.workflow import definitions, forms, runner, state
 from services.workflow import spec as specs
@@ -54,7 +55,8 @@ _HTC = HumanTaskCandidate.__table__
 _WE = WorkflowEvent.__table__
 _LOCKED_COLUMNS = (_PI.c.id, _PI.c.definition_id, _PI.c.business_type, _PI.c.business_id, _PI.c.title,
                    _PI.c.unit_id, _PI.c.status, _PI.c.state, _PI.c.lock_version,
-                   select(_PD.c.sha256).where(_PD.c.id == _PI.c.definition_id).scalar_subquery().label("sha256"))
+                   select(_PD.c.sha256).where(_PD.c.id == _PI.c.definition_id).scalar_subquery().label("sha256"),
+                   config_cache.GENERATION_COLUMN)  # the cached configuration's check, without a round trip
 # SQLite: the write lock and the read in one statement (see lock_instance); PostgreSQL: SELECT … FOR UPDATE.
 _LOCK_SQLITE = (update(_PI).where(_PI.c.id == bindparam("instance_id")).values(lock_version=_PI.c.lock_version)
                 .returning(*_LOCKED_COLUMNS))
@@ -127,19 +129,18 @@ def start_process(process_id: str, business_type: str, business_id: int, title: 
                   started_by: str = "") -> ProcessInstance:
     """Start the newest version of `process_id` for a business record and project its first tasks.
     `started_by`: the name the trail's first entry gives (an applicant, who has no staff account)."""
-    with db.session.no_autoflush:  # the caller's changes go in one flush with what the engine's steps change
-        definition = definitions.newest_or_deploy(process_id)
+    # The newest version from the per-process cache (one generation read while no diagram was deployed).
+    definition_id, sha256 = definitions.newest_version(process_id)
     with acting_as(actor):
-        workflow = runner.start(definitions.parsed(definition), data, build_script_engine())
+        workflow = runner.start(definitions.parsed_version(definition_id, sha256), data, build_script_engine())
     timers = runner.waiting_timers(workflow)
     completed = runner.is_completed(workflow)
     # One INSERT with the state: the engine has run already.
-    instance = ProcessInstance(definition_id=definition.id, business_type=business_type, business_id=business_id,
+    instance = ProcessInstance(definition_id=definition_id, business_type=business_type, business_id=business_id,
                                title=title[:200], unit_id=unit_id, state=state.dump_state(workflow),
                                started_by_id=actor.id if actor else None,
                                next_timer_at=timers[0].astimezone(UTC).replace(tzinfo=None) if timers else None,
                                status="completed" if completed else "running")
-    instance.definition = definition
     db.session.add(instance)
     db.session.flush()
     _event(instance, None, actor, "start", "", started_by)
@@ -207,6 +208,7 @@ class _Locked:
     state: bytes
     lock_version: int
     sha256: str
+    config_generation: int
 
 
 def _fresh_task(row: Any) -> HumanTask:
@@ -248,6 +250,7 @@ def lock_task(actor: User, task_id: int) -> HumanTask:
     if not row.is_candidate:
         raise Forbidden("您不是该待办的办理人，无权办理")
     task = _fresh_task(row)
+    config_cache.remember(locked.config_generation)
     transaction_memo("locked_instances")[locked.id] = locked
     transaction_memo("locked_tasks")[task_id] = (task, actor.id)
     return task
@@ -347,6 +350,7 @@ def _lock_row(instance_id: int) -> Row[Any]:
     row = connection.execute(lock, {"instance_id": instance_id}).first()
     if row is None:
         raise NotFound("流程实例不存在")
+    config_cache.remember(row.config_generation)
     return row
 
 

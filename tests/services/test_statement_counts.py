@@ -4,25 +4,42 @@ is a network round trip, so a change that adds statements to a level pass must f
 Counted with an SQLAlchemy `before_cursor_execute` listener on the engine (an executemany counts once; SQLite's
 explicit BEGIN is not counted: psycopg sends its own without the cursor; nor the suite's SAVEPOINTs, which stand
 for a request's BEGIN and COMMIT). The action is what a request does
-after signing in: load the declaration as the page's POST does (application_review.load_for_unit), review.
+after signing in: load the declaration as the page's POST does (application_review.load_for_unit(..., acting=True)), review.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
 
-from declaration_helpers import build_world, open_task, pass_unit, publicity_input, submitted_declaration
+from declaration_helpers import (
+    build_world,
+    complete_profile,
+    open_task,
+    pass_unit,
+    publicity_input,
+    ready_declaration,
+    submitted_declaration,
+)
 from sqlalchemy import event
 
+from app import auth
 from app.extensions import db
-from services.applications import application_review
+from services.applications import application_review, declarations
 from services.applications.application_review import ReviewInput
 
 # 11 of the review chain's own, and since issue 19 one INSERT of the new task's notifications (services/notifications:
 # one bulk INSERT in the caller's transaction); bench/review_chain.py adds the user loader's statement.
 LEVEL_PASS_MAX = 12
 ROUTING_PASS_MAX = 17  # to the committee: its forming unit, and 参评资格审核 staff by permission (no levels)
+# A submission from a unit whose path this process resolved under the same configuration (services/common/
+# config_cache.py): the applicant as the user loader reads them (3), the declaration, the blacklist and the
+# activity with what 提交 checks (8), the configuration generation (1), the writes (declaration, its first step,
+# instance, trail, task, candidates, notification, audit log: 8). The first submission from a unit after a
+# configuration change resolves the path as before (about ten more).
+SUBMISSION_MAX = 20
 
 
 @contextmanager
@@ -45,7 +62,7 @@ def review_as_a_request(declaration_id: int, user) -> list[str]:  # noqa: ANN001
     task_id = open_task(db.session.get(application_review.Declaration, declaration_id), user).id
     db.session.commit()  # a request starts a transaction of its own
     with counted() as statements:
-        declaration = application_review.load_for_unit(user, declaration_id)
+        declaration = application_review.load_for_unit(user, declaration_id, acting=True)
         application_review.review(user, declaration, task_id, ReviewInput("pass", "同意"))
         db.session.commit()
     return statements
@@ -64,3 +81,22 @@ def test_a_level_pass_and_a_routing_pass_keep_their_round_trips(make_unit, make_
         level_pass)
     assert len(routing_pass) <= ROUTING_PASS_MAX, "a routing pass sends more statements than before:\n" + "\n".join(
         routing_pass)
+
+
+def test_a_submission_keeps_its_round_trips(make_unit, make_user, make_applicant):
+    world = build_world(make_unit, make_user, make_applicant)
+    submitted_declaration(world)  # the school's first submission resolves its path under this configuration
+    colleague = make_applicant(world.chain.school, name="李老师")
+    complete_profile(colleague)
+    declaration_id = ready_declaration(replace(world, applicant=colleague)).id
+    token = f"{colleague.id}:{colleague.session_token}"
+    db.session.commit()  # a request starts a transaction of its own
+    db.session.expunge_all()  # and a session of its own: nothing loaded before
+    with counted() as statements:
+        applicant = auth._load_user(f"a:{token}")  # noqa: SLF001 — the loader a signed-in request goes through
+        declaration = declarations.load_own(applicant, declaration_id)
+        declarations.submit(applicant, declaration, datetime.now())
+        db.session.commit()
+    assert declaration.status == "reviewing" and declaration.path[-1]["name"]
+    assert len(statements) <= SUBMISSION_MAX, "a submission sends more statements than before:\n" + "\n".join(
+        statements)

@@ -203,7 +203,7 @@ def _task_id(declaration: Declaration) -> int:
 
 
 def _decide(reviewed_id: int, qualifying: bool) -> Any:
-    declaration = application_review.load_for_unit(current_user, reviewed_id)
+    declaration = application_review.load_for_unit(current_user, reviewed_id, acting=True)
     data: ReviewInput | None = None
     try:
         data = _review_input()
@@ -277,7 +277,7 @@ class BatchOutcome:
 def _batch_one(reviewed_id: int, data: ReviewInput) -> BatchOutcome:
     name = ""
     try:
-        declaration = application_review.load_for_unit(current_user, reviewed_id)
+        declaration = application_review.load_for_unit(current_user, reviewed_id, acting=True)
         name = declaration.applicant.name
         task_id = application_queries.open_task_id(current_user, declaration)
         if task_id is None:
