@@ -23,6 +23,43 @@ from tests.conftest import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+ISSUER_PASSWORD = "Passw0rd2026"
+
+
+class Site:
+    """A live server as a browser test holds it: its app (to read the database), its address, the demo password."""
+
+    def __init__(self, app: Any, url: str, password: str) -> None:
+        self.app, self.url, self.password = app, url, password
+
+    def query(self, fn: Any) -> Any:
+        with self.app.app_context():
+            return fn()
+
+
+def issuer_with_people(names: list[str]) -> tuple[Any, list[dict[str, str]]]:
+    """乐山市人社局 with one 发证 staff member (username issuer, password ISSUER_PASSWORD) and the issuance
+    information of `names`, 一级教师 by 乐人社〔2026〕66号, for tests of the issuers' queues."""
+    from helpers import region_id, valid_credit_code, valid_id_number
+
+    from app.models import Unit, User
+    from services.org.accounts import hash_password
+
+    unit = Unit(name="乐山市人力资源和社会保障局", credit_code=valid_credit_code("11"), unit_type_code="hr",
+                nature_code="organ", region_id=region_id("511100"), phone="0833-2000000", path="")
+    db.session.add(unit)
+    db.session.flush()
+    unit.path = f"/{unit.id}/"
+    user = User(username="issuer", password_hash=hash_password(ISSUER_PASSWORD), name="发证员",
+                phone="13800000000", unit_id=unit.id, is_unit_admin=True, session_token="t")
+    db.session.add(user)
+    db.session.flush()
+    people = [{"name": name, "id_number": valid_id_number(birth="19850315", sequence=n),
+               "work_unit": "乐山第一中学校", "series_name": "中小学教师", "specialty_name": "数学",
+               "title_name": "一级教师", "level_name": "中级", "qualified_on": "2026-11-30",
+               "committee_name": "乐山市中小学教师中级职称评审委员会", "approval_no": "乐人社〔2026〕66号",
+               "approved_on": "2026-12-01"} for n, name in enumerate(names, 1)]
+    return user, people
 
 
 def browser_app(tmp_dir: Path, prepare: Callable[[], Any] | None = None,

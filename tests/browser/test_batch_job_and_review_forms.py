@@ -10,34 +10,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import region_id, valid_credit_code, valid_id_number
 
 from app.extensions import db
-from tests.browser.live import browser_app, chromium, needs_chromium, serving, sign_in
+from tests.browser.live import (
+    ISSUER_PASSWORD,
+    browser_app,
+    chromium,
+    issuer_with_people,
+    needs_chromium,
+    serving,
+    sign_in,
+)
 
 pytestmark = needs_chromium
-PASSWORD = "Passw0rd2026"
+PASSWORD = ISSUER_PASSWORD
 
 
 def prepare() -> None:
-    from app.models import HumanTask, Unit, User
+    from app.models import HumanTask
     from services.certificates import bulk, issuance
-    from services.org.accounts import hash_password
 
-    unit = Unit(name="乐山市人力资源和社会保障局", credit_code=valid_credit_code("11"), unit_type_code="hr",
-                nature_code="organ", region_id=region_id("511100"), phone="0833-2000000", path="")
-    db.session.add(unit)
-    db.session.flush()
-    unit.path = f"/{unit.id}/"
-    user = User(username="issuer", password_hash=hash_password(PASSWORD), name="发证员", phone="13800000000",
-                unit_id=unit.id, is_unit_admin=True, session_token="t")
-    db.session.add(user)
-    db.session.flush()
-    people = [{"name": f"李{n:02d}", "id_number": valid_id_number(birth="19850315", sequence=n),
-               "work_unit": "乐山第一中学校", "series_name": "中小学教师", "specialty_name": "数学",
-               "title_name": "一级教师", "level_name": "中级", "qualified_on": "2026-11-30",
-               "committee_name": "乐山市中小学教师中级职称评审委员会", "approval_no": "乐人社〔2026〕66号",
-               "approved_on": "2026-12-01"} for n in range(1, 6)]
+    user, people = issuer_with_people([f"李{n:02d}" for n in range(1, 6)])
     issuance.queue(user, "review", people)
     db.session.flush()
     first_two = list(db.session.scalars(db.select(HumanTask.id).where(HumanTask.status == "open")

@@ -17,20 +17,12 @@ from app.extensions import db
 from app.models import Applicant, Committee, Expert, MeetingExpert, ReviewActivity, Unit
 from services.demo import organisation as demo
 from services.org.accounts import hash_password
-from tests.browser.live import ROOT, browser_app, chromium, needs_chromium, serving, sign_in
+from tests.browser.live import ROOT, Site, browser_app, chromium, needs_chromium, serving, sign_in
 
 pytestmark = needs_chromium
 SHOTS = __import__("pathlib").Path("/tmp/meet_shots")
 sys.path.insert(0, str(ROOT / "tests"))
 
-
-class Site:
-    def __init__(self, app: Any, url: str, password: str) -> None:
-        self.app, self.url, self.password = app, url, password
-
-    def query(self, fn: Any) -> Any:
-        with self.app.app_context():
-            return fn()
 
 
 def _seed_meeting_world() -> None:

@@ -29,7 +29,7 @@ from app.extensions import db
 from app.models import Committee, ResultPublicity
 from services.demo import organisation as demo
 from services.org.accounts import hash_password
-from tests.browser.live import ROOT, browser_app, chromium, needs_chromium, serving
+from tests.browser.live import ROOT, Site, browser_app, chromium, needs_chromium, serving
 
 pytestmark = needs_chromium
 SHOTS = Path("/tmp/journey_shots")
@@ -46,14 +46,6 @@ TIMEOUT = 10_000
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 sys.path.insert(0, str(ROOT / "tests"))
 
-
-class Site:
-    def __init__(self, app: Any, url: str, password: str) -> None:
-        self.app, self.url, self.password = app, url, password
-
-    def query(self, fn: Any) -> Any:
-        with self.app.app_context():
-            return fn()
 
 
 def _seed() -> None:

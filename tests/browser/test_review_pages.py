@@ -16,20 +16,12 @@ from app.extensions import db
 from app.models import Applicant, Declaration
 from services.applications import declarations
 from services.demo import organisation as demo
-from tests.browser.live import browser_app, chromium, needs_chromium, serving, sign_in
+from tests.browser.live import Site, browser_app, chromium, needs_chromium, serving, sign_in
 from tests.conftest import ROOT
 
 pytestmark = needs_chromium
 SHOTS = Path("/tmp/walk")
 
-
-class Site:
-    def __init__(self, app: Any, url: str, password: str) -> None:
-        self.app, self.url, self.password = app, url, password
-
-    def query(self, fn: Any) -> Any:
-        with self.app.app_context():
-            return fn()
 
 
 @pytest.fixture(scope="module")
