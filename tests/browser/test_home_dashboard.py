@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Committee, Declaration, ReviewActivity, User
 from services.demo import organisation as demo
-from tests.browser.live import browser_app, chromium, needs_chromium, serving, sign_in
+from tests.browser.live import browser_app, needs_chromium, serving, sign_in
 from tests.conftest import ROOT
 
 pytestmark = needs_chromium
@@ -30,11 +30,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     with serving(app) as url:
         yield app, url, demo.demo_password(ROOT / "admin_config")
 
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 def test_the_home_page_draws_its_supervision_charts(browser, site):

@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import Applicant, Committee, Expert, MeetingExpert, ReviewActivity, Unit
 from services.demo import organisation as demo
 from services.org.accounts import hash_password
-from tests.browser.live import ROOT, Site, browser_app, chromium, needs_chromium, serving, sign_in
+from tests.browser.live import ROOT, Site, browser_app, needs_chromium, serving, sign_in
 
 pytestmark = needs_chromium
 SHOTS = __import__("pathlib").Path("/tmp/meet_shots")
@@ -51,11 +51,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with serving(app) as url:
         yield Site(app, url, demo.demo_password(ROOT / "admin_config"))
 
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 def shot(page: Any, name: str) -> None:

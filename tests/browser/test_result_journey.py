@@ -29,7 +29,7 @@ from app.extensions import db
 from app.models import Committee, ResultPublicity
 from services.demo import organisation as demo
 from services.org.accounts import hash_password
-from tests.browser.live import ROOT, Site, browser_app, chromium, needs_chromium, serving
+from tests.browser.live import ROOT, Site, browser_app, needs_chromium, serving
 
 pytestmark = needs_chromium
 SHOTS = Path("/tmp/journey_shots")
@@ -64,11 +64,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with serving(app) as url:
         yield Site(app, url, demo.demo_password(ROOT / "admin_config"))
 
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 TIMINGS: dict[str, float] = {}

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import Applicant, Declaration
 from services.applications import declarations
 from services.demo import organisation as demo
-from tests.browser.live import Site, browser_app, chromium, needs_chromium, serving, sign_in
+from tests.browser.live import Site, browser_app, needs_chromium, serving, sign_in
 from tests.conftest import ROOT
 
 pytestmark = needs_chromium
@@ -30,11 +30,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with serving(app) as url:
         yield Site(app, url, demo.demo_password(ROOT / "admin_config"))
 
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 def signed_in(browser: Any, site: Site, username: str, width: int = 1400) -> Any:
