@@ -31,7 +31,7 @@ from app.models.workflow import (
 )
 from services.authz import access, audit_chain
 from services.common.errors import InvalidInput, NotFound, ServiceError
-from services.workflow import forms, instances, task_batch
+from services.workflow import forms, instances
 from services.workflow.task_batch import Handled, handled_by
 
 COUNT_CAP = 10_000
@@ -384,6 +384,3 @@ def batch_form_data(actor: User, task_id: int, decision: str, opinion: str) -> d
         raise InvalidInput(f"「{task.name}」不能批量办理，请打开后逐条办理")
     return {"decision": decision, "opinion": opinion}
 
-
-# Every problem a refusal names, once each (the application-review batch page uses it too).
-error_reason = task_batch.error_reason

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import HumanTask, HumanTaskCandidate, Job, JobItem, User
+from services.common import opinions
 from services.common.errors import InvalidInput, NotFound
 from services.jobs import JobContext, job_kind, start_job
 from services.jobs.runner import load_job, run_job
@@ -34,6 +35,10 @@ def start_batch(actor: User, task_ids: Sequence[int], decision: str, opinion: st
     """批量办理 the chosen tasks (ids checked by inbox.batch_task_ids); small batches are done on return."""
     if decision not in inbox.BATCH_DECISIONS:
         raise InvalidInput("审核结果：选项无效", field="decision")
+    if not opinion:
+        raise InvalidInput("审核意见：必须填写", field="opinion")
+    if len(opinion) > opinions.MAX_LENGTH:
+        raise InvalidInput(f"审核意见：不能超过 {opinions.MAX_LENGTH} 个字", field="opinion")
     label = instances.ACTION_LABELS[decision]
     job = start_job(actor, KIND, f"待办{label.replace('审核', '批量', 1)}（{len(task_ids)} 条）",
                     {"task_ids": [int(t) for t in task_ids], "decision": decision, "opinion": opinion})

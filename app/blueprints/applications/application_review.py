@@ -28,7 +28,7 @@ from services.applications.review_paths import ROLE_COMMITTEE
 from services.common import file_store, opinions
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from services.reference import workdays
-from services.workflow import inbox, instances
+from services.workflow import inbox, instances, task_batch
 
 bp = Blueprint("application_review", __name__, url_prefix="/application-review")
 
@@ -287,7 +287,7 @@ def _batch_one(reviewed_id: int, data: ReviewInput) -> BatchOutcome:
         return BatchOutcome(reviewed_id, name, True)
     except ServiceError as exc:
         db.session.rollback()
-        return BatchOutcome(reviewed_id, name, False, inbox.error_reason(exc), openable=bool(name))
+        return BatchOutcome(reviewed_id, name, False, task_batch.error_reason(exc), openable=bool(name))
 
 
 @bp.route("/batch", methods=["POST"])
