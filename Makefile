@@ -9,7 +9,7 @@ STATIC := app/static
 export FLASK_APP := wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
-DEBIAN_PACKAGES := wkhtmltopdf fonts-noto-cjk poppler-utils chromium redis-server
+DEBIAN_PACKAGES := wkhtmltopdf fonts-noto-cjk poppler-utils zbar-tools chromium redis-server
 CI_DATABASE_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: help setup system-packages python-packages assets db run test test-sqlite test-postgres lint bench clean \
@@ -23,7 +23,8 @@ help:
 
 setup: system-packages python-packages assets
 
-# Debian packages for PDFs (wkhtmltopdf + CJK fonts) and browser tests (chromium); only as root, only when missing.
+# Debian packages for PDFs (wkhtmltopdf + CJK fonts, poppler and zbar to read them back in tests) and browser tests
+# (chromium); only as root, only when missing.
 system-packages:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
