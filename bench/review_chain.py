@@ -314,6 +314,33 @@ _COUNTER = [0]
 _MISSES = [0]
 MISSES: list[int] = []  # statements of each measured action that missed SQLAlchemy's compiled cache
 SHOWN: list[str] = []  # --statements: the SQL of the action being measured
+ROUND_TRIPS: list[int] = []  # PostgreSQL: the waits for the server of each measured action (see count_round_trips)
+_WAITS = [0]
+
+
+def count_round_trips() -> None:
+    """Count psycopg's waits for the server's reply: every statement, BEGIN, COMMIT, the pool's pre-ping.
+
+    psycopg sends each command and then runs its `execute` generator until the results are in: one call is one
+    round trip (a pipeline's sync runs `pipeline_communicate` instead, counted once per sync). Only PostgreSQL.
+    """
+    import psycopg._connection_base as connection_base
+    import psycopg._cursor_base as cursor_base
+    import psycopg._pipeline_base as pipeline_base
+
+    def counting(original: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            _WAITS[0] += 1
+            return original(*args, **kwargs)
+        return wrapper
+
+    for module in (connection_base.generators, cursor_base):
+        if not getattr(module.execute, "_counted", False):
+            module.execute = counting(module.execute)
+            module.execute._counted = True
+    if not getattr(pipeline_base.pipeline_communicate, "_counted", False):
+        pipeline_base.pipeline_communicate = counting(pipeline_base.pipeline_communicate)
+        pipeline_base.pipeline_communicate._counted = True
 
 
 def count_statements(app: Flask) -> None:
@@ -333,13 +360,14 @@ def count_statements(app: Flask) -> None:
 def timed(app: Flask, action: Callable[[], Any]) -> float:
     """One request's worth of work: a fresh application context and session, the action, COMMIT."""
     began, cpu = time.perf_counter(), time.process_time()
-    _COUNTER[0] = _MISSES[0] = 0
+    _COUNTER[0] = _MISSES[0] = _WAITS[0] = 0
     SHOWN.clear()
     with app.app_context():
         action()
         db.session.commit()
     CPU_SECONDS.append(time.process_time() - cpu)
     STATEMENTS.append(_COUNTER[0])
+    ROUND_TRIPS.append(_WAITS[0])
     MISSES.append(_MISSES[0])
     return time.perf_counter() - began
 
@@ -436,6 +464,7 @@ def drive(app: Flask, world: World, declaration_ids: list[int], label: str,
     statements: dict[str, list[int]] = defaultdict(list)
     cpu: dict[str, list[float]] = defaultdict(list)
     misses: dict[str, list[int]] = defaultdict(list)
+    trips: dict[str, list[int]] = defaultdict(list)
     figures: dict[str, Any] = {}
 
     def run(kind: str, action: Callable[[], Any]) -> None:
@@ -450,6 +479,7 @@ def drive(app: Flask, world: World, declaration_ids: list[int], label: str,
         statements[kind].append(STATEMENTS[-1])
         cpu[kind].append(CPU_SECONDS[-1])
         misses[kind].append(MISSES[-1])
+        trips[kind].append(ROUND_TRIPS[-1])
         if show and len(statements[kind]) == 2:  # the second of its kind (caches warm)
             print(f"  --- {label} {kind}: {len(SHOWN)} statements")
             for n, sql in enumerate(SHOWN, 1):
@@ -496,6 +526,7 @@ def drive(app: Flask, world: World, declaration_ids: list[int], label: str,
     figures["kinds"] = {kind: {"n": len(v), "median_ms": ms(statistics.median(v)), "p95_ms": p95(v) if len(v) > 1
                                else ms(v[0]), "total_s": round(sum(v), 2),
                                "statements": statistics.median(statements[kind]),
+                               "round_trips": statistics.median(trips[kind]),
                                "cpu_ms": ms(statistics.median(cpu[kind])),
                                "cache_misses": statistics.mean(misses[kind][len(v) // 2:])} for kind, v in kinds.items()}
     level_pass = [n for role in ROLE_NAMES[1:] for n in statements[f"{role}_l1"]]
@@ -504,6 +535,13 @@ def drive(app: Flask, world: World, declaration_ids: list[int], label: str,
         "submission": statistics.median(statements["submit"]), "level_pass": statistics.median(level_pass),
         "routing_pass": statistics.median(routing_pass), "qualification": statistics.median(statements["qualify"]),
         "school_level_1": statistics.median(statements[f"{ROLE_NAMES[0]}_l1"])}
+    if any(trips["submit"]):  # PostgreSQL: psycopg's waits, by the same kinds
+        figures["round_trips_per_action"] = {
+            "submission": statistics.median(trips["submit"]),
+            "level_pass": statistics.median([n for role in ROLE_NAMES[1:] for n in trips[f"{role}_l1"]]),
+            "routing_pass": statistics.median([n for role in ROLE_NAMES for n in trips[f"{role}_l{LEVELS_PER_UNIT}"]]),
+            "qualification": statistics.median(trips["qualify"]),
+            "school_level_1": statistics.median(trips[f"{ROLE_NAMES[0]}_l1"])}
     figures["actions"] = sum(len(v) for v in kinds.values())
     figures["cpu_ms_per_action"] = ms(sum(CPU_SECONDS) / len(CPU_SECONDS))
     CPU_SECONDS.clear()
@@ -530,6 +568,8 @@ def run(label: str, count: int, postgres_url: str | None, profile: str | None, p
                 event.listen(db.engine, "connect", lambda dbapi, _record: setattr(
                     dbapi, "prepare_threshold", PREPARE_THRESHOLD[0]))
         count_statements(app)
+        if postgres_url:
+            count_round_trips()
         with app.app_context():
             world = build_world(count)
         built = time.perf_counter() - began
@@ -560,6 +600,9 @@ def run(label: str, count: int, postgres_url: str | None, profile: str | None, p
             f"{label}_inbox_open_tasks": figures["inbox_open_tasks"],
             f"{label}_statements_per_action": figures["statements_per_action"],
             f"{label}_statements_by_kind": {k: v["statements"] for k, v in figures["kinds"].items()},
+            **({f"{label}_round_trips_per_action": figures["round_trips_per_action"],
+                f"{label}_round_trips_by_kind": {k: v["round_trips"] for k, v in figures["kinds"].items()}}
+               if "round_trips_per_action" in figures else {}),
             f"{label}_cpu_ms_by_kind": {k: v["cpu_ms"] for k, v in figures["kinds"].items()},
             # statements compiled anew per action (mean over the second half of each kind: the cache is warm)
             f"{label}_compiled_cache_misses_by_kind": {k: round(v["cache_misses"], 2)

@@ -17,8 +17,9 @@ from services.notifications.center import (
     Recipient,
     applicant_recipient,
     notify,
+    task_assigned_rows,
     tasks_assigned,
     user_recipient,
 )
 
-__all__ = ["Recipient", "applicant_recipient", "notify", "tasks_assigned", "user_recipient"]
+__all__ = ["Recipient", "applicant_recipient", "notify", "task_assigned_rows", "tasks_assigned", "user_recipient"]

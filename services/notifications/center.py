@@ -76,12 +76,18 @@ def notify(event: str, recipients: Iterable[Recipient], title: str, body: str = 
     return len(rows)
 
 
-def tasks_assigned(tasks: Iterable[tuple[int, int, str, str]]) -> int:
-    """New 待办 for their candidates: (user id, task id, business title, task name) per candidate; one INSERT."""
+def task_assigned_rows(tasks: Iterable[tuple[int, int | None, str, str]]) -> list[dict[str, Any]]:
+    """The notification rows of tasks_assigned, unwritten: for a caller that writes them in a statement of its own
+    (the inbox projection on PostgreSQL, whose task ids come from the same statement: target_id None here)."""
     now = datetime.now()
-    rows = [_row(user_recipient(user_id), "task_assigned", f"新的待办：{name}", f"{title}（{name}）待您办理。",
+    return [_row(user_recipient(user_id), "task_assigned", f"新的待办：{name}", f"{title}（{name}）待您办理。",
                  ("task", task_id), now)
             for user_id, task_id, title, name in tasks]
+
+
+def tasks_assigned(tasks: Iterable[tuple[int, int, str, str]]) -> int:
+    """New 待办 for their candidates: (user id, task id, business title, task name) per candidate; one INSERT."""
+    rows = task_assigned_rows(tasks)
     if rows:
         db.session.execute(insert(_NOTIFICATION), rows)
     return len(rows)

@@ -7,6 +7,7 @@ PostgreSQL; on SQLite the lock_version check of the UPDATE), a lost race answers
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -14,14 +15,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, exists, func, insert, inspect, or_, select, update
+from sqlalchemy import (
+    Row,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db, loaded_from_row, transaction_memo
-from app.models import Unit, User
+from app.models import Notification, Unit, User
 from app.models.workflow import (
     HumanTask,
     HumanTaskCandidate,
@@ -80,6 +95,54 @@ _OPEN_ROWS = (select(_HT.c.id, _HT.c.task_uuid, _HT.c.status, *(_HT.c[name] for 
 _NEW_TASK = insert(_HT).returning(_HT.c.id, sort_by_parameter_order=True)
 _NEW_CANDIDATES = insert(_HTC)
 _NEW_EVENT = insert(_WE)
+_NOTIFICATION = Notification.__table__
+
+_POSTGRES = postgresql.dialect()  # type: ignore[no-untyped-call]  # the array types' names
+
+
+def _array_of(column: Any) -> str:
+    """The PostgreSQL array type of a column's values, without a length (VARCHAR(40) → VARCHAR[]): a cast to
+    VARCHAR(n) would cut a longer value where the INSERT refuses it, as on SQLite's path."""
+    return re.sub(r"\(\d+\)", "", str(column.type.compile(dialect=_POSTGRES))) + "[]"
+
+
+def _unnest(table: Any, prefix: str) -> tuple[str, str]:
+    """(column list, `unnest` of one typed array parameter per column) of `table` but its id, for _WRITES."""
+    columns = [c for c in table.c if c.name != "id"]
+    names = ", ".join(c.name for c in columns)
+    arrays = ", ".join(f"CAST(:{prefix}{c.name} AS {_array_of(c)})" for c in columns)
+    return names, f"unnest({arrays}) AS {prefix}rows ({names})"
+
+
+# PostgreSQL: a step's writes in one round trip (issue 20; on another machine every statement is one), as
+# data-modifying CTEs whose rows come as one array per column: one statement text for any number of events, new
+# tasks and candidates, parsed and cached once. The trail's rows keep their order (ids as given); the candidates
+# and the notifications join the new tasks' RETURNING by task uuid. Python-side defaults are filled by _arrays.
+_EVENT_COLUMNS, _EVENT_ROWS = _unnest(_WE, "e_")
+_TASK_COLUMNS, _TASK_ROWS = _unnest(_HT, "t_")
+_NOTIFICATION_COLUMNS, _NOTIFICATION_ROWS = _unnest(_NOTIFICATION, "n_")
+_NEW_ROWS = f"""trail AS (INSERT INTO workflow_event ({_EVENT_COLUMNS}) SELECT {_EVENT_COLUMNS} FROM {_EVENT_ROWS}),
+new_task AS (INSERT INTO human_task ({_TASK_COLUMNS}) SELECT {_TASK_COLUMNS} FROM {_TASK_ROWS}
+    RETURNING id, task_uuid, business_type, created_at),
+new_candidates AS (INSERT INTO human_task_candidate (task_id, user_id, is_open, business_type, created_at)
+    SELECT new_task.id, offered.user_id, true, new_task.business_type, new_task.created_at
+    FROM new_task JOIN unnest(CAST(:o_task_uuid AS VARCHAR[]), CAST(:o_user_id AS INTEGER[])) AS offered (task_uuid,
+    user_id) ON offered.task_uuid = new_task.task_uuid),
+new_notifications AS (INSERT INTO notification ({_NOTIFICATION_COLUMNS})
+    SELECT {", ".join("new_task.id" if c.name == "target_id" else f"n_rows.{c.name}"
+                      for c in _NOTIFICATION.c if c.name != "id")}
+    FROM unnest({", ".join(f"CAST(:n_{c.name} AS {_array_of(c)})" for c in _NOTIFICATION.c if c.name != "id")},
+    CAST(:n_task_uuid AS VARCHAR[]))
+    AS n_rows ({_NOTIFICATION_COLUMNS}, task_uuid) JOIN new_task ON new_task.task_uuid = n_rows.task_uuid)"""
+_STEP_WRITES = text(f"""WITH task_done AS (UPDATE human_task SET status = 'done', decision = :decision,
+    completed_by_id = :completed_by_id, completed_at = :completed_at
+    WHERE id = :task_id AND status = 'open' RETURNING id),
+candidates_closed AS (UPDATE human_task_candidate SET is_open = false WHERE task_id = :task_id),
+saved AS (UPDATE process_instance SET state = :state, lock_version = :new_version, next_timer_at = :next_timer_at,
+    status = :status, updated_at = now() WHERE id = :instance_id AND lock_version = :old_version RETURNING id),
+{_NEW_ROWS}
+SELECT (SELECT count(*) FROM task_done) AS tasks_done, (SELECT count(*) FROM saved) AS saved""")
+_START_WRITES = text(f"WITH {_NEW_ROWS}\nSELECT 1")
 # A task and whether the user is one of its candidates.
 _IS_CANDIDATE = exists().where(_HTC.c.task_id == _HT.c.id, _HTC.c.user_id == bindparam("user_id")).label("is_candidate")
 _TASK_TO_COMPLETE = select(_HT, _IS_CANDIDATE).where(_HT.c.id == bindparam("task_id"))
@@ -143,6 +206,15 @@ def start_process(process_id: str, business_type: str, business_id: int, title: 
                                status="completed" if completed else "running")
     db.session.add(instance)
     db.session.flush()
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        # The trail and the first tasks with their candidates and notifications: one statement (see _step_writes).
+        events = [_event_row(instance, None, actor, "start", "", started_by)]
+        if completed:
+            events.append(_event_row(instance, None, None, "completed", ""))
+        created = _projection(instance, workflow, columns or {}, set(), {}, connection)
+        connection.execute(*_step_writes(None, events, None, created))
+        return instance
     _event(instance, None, actor, "start", "", started_by)
     if completed:
         _event(instance, None, None, "completed", "")
@@ -318,29 +390,71 @@ def complete_checked_task(actor: User, task: HumanTask, form_data: Mapping[str, 
     completed_at = datetime.now()
     db.session.flush()  # whatever the caller changed through the ORM is written before the Core statements
     connection = db.session.connection()
-    if connection.execute(_TASK_DONE, {"task_id": task.id, "decision": decision, "completed_by_id": actor.id,
-                                       "completed_at": completed_at}).rowcount != 1:
-        raise Conflict("该待办已被处理，请刷新后查看")
-    connection.execute(_CANDIDATES_CLOSED, {"b_task_id": task.id})  # the copies the ORM hook would keep
+    done = {"task_id": task.id, "decision": decision, "completed_by_id": actor.id, "completed_at": completed_at}
+    instance = _Instance(locked.id, locked.business_type, locked.business_id, locked.title, locked.unit_id)
+    decided = _event_row(instance, task, actor, decision, str(data.get("opinion") or data.get("note") or ""))
+    timers = runner.waiting_timers(workflow)
+    completed = runner.is_completed(workflow)
+    save = {"instance_id": locked.id, "old_version": locked.lock_version, "new_version": locked.lock_version + 1,
+            "state": state.dump_state(workflow), "status": "completed" if completed else locked.status,
+            "next_timer_at": timers[0].astimezone(UTC).replace(tzinfo=None) if timers else None}
+    carried = {k: getattr(task, k) for k in _CARRIED}
+    open_before.discard(task.task_uuid)  # done here
+    if connection.dialect.name == "postgresql":
+        # One round trip for the step's writes (issue 20): the task done, its candidates closed, the trail, the
+        # state and the new tasks with their candidates and notifications, as data-modifying CTEs of one
+        # statement; the checks below read what it reports. The rows the step cancels (rare) go first, apart.
+        created = _projection(instance, workflow, columns or {}, open_before, carried, connection)
+        events = [decided, _event_row(instance, None, None, "completed", "")] if completed else [decided]
+        statement, params = _step_writes(done, events, save, created)
+        tasks_done, saved = connection.execute(statement, params).one()
+        if tasks_done != 1:
+            raise Conflict("该待办已被处理，请刷新后查看")
+    else:
+        if connection.execute(_TASK_DONE, done).rowcount != 1:
+            raise Conflict("该待办已被处理，请刷新后查看")
+        connection.execute(_CANDIDATES_CLOSED, {"b_task_id": task.id})  # the copies the ORM hook would keep
+        connection.execute(_NEW_EVENT, decided)
+        saved = connection.execute(_SAVE_INSTANCE, save).rowcount
+    if saved != 1:
+        raise Conflict("该流程已被他人同时办理，本次操作未保存，请刷新后重试")
     for name, value in (("status", "done"), ("decision", decision), ("completed_by_id", actor.id),
                         ("completed_at", completed_at)):
         set_committed_value(task, name, value)
-    instance = _Instance(locked.id, locked.business_type, locked.business_id, locked.title, locked.unit_id)
-    _event(instance, task, actor, decision, str(data.get("opinion") or data.get("note") or ""))
-    timers = runner.waiting_timers(workflow)
-    completed = runner.is_completed(workflow)
-    saved = connection.execute(_SAVE_INSTANCE, {
-        "instance_id": locked.id, "old_version": locked.lock_version, "new_version": locked.lock_version + 1,
-        "state": state.dump_state(workflow), "status": "completed" if completed else locked.status,
-        "next_timer_at": timers[0].astimezone(UTC).replace(tzinfo=None) if timers else None}).rowcount
-    if saved != 1:
-        raise Conflict("该流程已被他人同时办理，本次操作未保存，请刷新后重试")
     _expire_loaded(ProcessInstance, locked.id)
-    if completed:
-        _event(instance, None, None, "completed", "")
-    open_before.discard(task.task_uuid)  # done above
-    _project(instance, workflow, columns or {}, open_before, {k: getattr(task, k) for k in _CARRIED})
+    if connection.dialect.name != "postgresql":
+        if completed:
+            _event(instance, None, None, "completed", "")
+        _project(instance, workflow, columns or {}, open_before, carried)
     return task
+
+
+def _arrays(prefix: str, table: Any, rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The rows as one array per column (their Python-side scalar defaults filled in), for _WRITES' unnest."""
+    arrays: dict[str, list[Any]] = {}
+    for c in table.c:
+        if c.name == "id":
+            continue
+        default = c.default.arg if c.default is not None and c.default.is_scalar else None
+        arrays[f"{prefix}{c.name}"] = [row.get(c.name, default) for row in rows]
+    return arrays
+
+
+def _step_writes(done: Mapping[str, Any] | None, events: list[dict[str, Any]], save: Mapping[str, Any] | None,
+                 created: list[tuple[dict[str, Any], list[int]]]) -> tuple[Any, dict[str, Any]]:
+    """PostgreSQL: a step's writes as one statement (_STEP_WRITES, or _START_WRITES for a new instance) and its
+    parameters: what _TASK_DONE, _CANDIDATES_CLOSED, _NEW_EVENT, _SAVE_INSTANCE and _write_new_tasks send one by
+    one on SQLite. The candidates and notifications find their task's id by its uuid in the INSERT's RETURNING."""
+    offered = [(row["task_uuid"], user_id) for row, user_ids in created for user_id in dict.fromkeys(user_ids)]
+    told = notifications.task_assigned_rows((user_id, None, row["title"], row["name"])
+                                            for row, user_ids in created for user_id in dict.fromkeys(user_ids))
+    params: dict[str, Any] = {
+        **_arrays("e_", _WE, events), **_arrays("t_", _HT, [row for row, _ in created]),
+        "o_task_uuid": [uuid for uuid, _ in offered], "o_user_id": [user_id for _, user_id in offered],
+        **_arrays("n_", _NOTIFICATION, told), "n_task_uuid": [uuid for uuid, _ in offered]}
+    if done is None or save is None:
+        return _START_WRITES, params
+    return _STEP_WRITES, {**params, **done, **save}
 
 
 def _lock_row(instance_id: int) -> Row[Any]:
@@ -380,6 +494,13 @@ def _project(instance: ProcessInstance | _Instance, workflow: Any, columns: Mapp
     session holds are expired, and their candidates' copies are updated here (the ORM hook does not see Core)."""
     db.session.flush()
     connection = db.session.connection()
+    _write_new_tasks(connection, _projection(instance, workflow, columns, open_before, carried, connection))
+
+
+def _projection(instance: ProcessInstance | _Instance, workflow: Any, columns: Mapping[str, Any],
+                open_before: set[str] | None, carried: Mapping[str, Any] | None,
+                connection: Connection) -> list[tuple[dict[str, Any], list[int]]]:
+    """_project's reads, and its cancelling of rows no longer READY: the new rows to write, with their candidates."""
     ready = {t.task_id: t for t in runner.ready_user_tasks(workflow)}
     if open_before is None:
         rows = connection.execute(_OPEN_ROWS, {"instance_id": instance.id}).all()
@@ -411,6 +532,11 @@ def _project(instance: ProcessInstance | _Instance, workflow: Any, columns: Mapp
             "unit_id": who.unit_id, "level_no": who.level_no, "created_at": datetime.now(), "due_at": None,
             "completed_at": None, "completed_by_id": None, **{**carried, **dict(columns)},
         }, who.user_ids))
+    return created
+
+
+def _write_new_tasks(connection: Connection, created: list[tuple[dict[str, Any], list[int]]]) -> None:
+    """The new human_task rows, their candidates and the candidates' notifications, one statement each."""
     if not created:
         return
     # One INSERT for all new rows; their ids name the candidates, whose rows copy is_open, business_type and
@@ -446,15 +572,20 @@ def assign_candidates(assignments: Iterable[tuple[HumanTask, Iterable[int]]], re
 
 def _event(instance: ProcessInstance | _Instance, task: HumanTask | None, actor: User | None, action: str,
            opinion: str, actor_name: str = "") -> None:
+    db.session.connection().execute(_NEW_EVENT, _event_row(instance, task, actor, action, opinion, actor_name))
+
+
+def _event_row(instance: ProcessInstance | _Instance, task: HumanTask | None, actor: User | None, action: str,
+               opinion: str, actor_name: str = "") -> dict[str, Any]:
     unit = db.session.get(Unit, task.unit_id) if task is not None and task.unit_id else (actor.unit if actor else None)
-    db.session.connection().execute(_NEW_EVENT, {
+    return {
         "instance_id": instance.id, "human_task_id": task.id if task else None,
         "bpmn_id": task.bpmn_id if task else "", "task_name": task.name if task else "",
         "actor_id": actor.id if actor else None,
         "actor_name": actor_name[:30] or (actor.name if actor else "系统"),
         "unit_id": unit.id if unit else None, "unit_name": unit.name if unit else "", "action": action,
         "opinion": opinion[:2000], "at": datetime.now(),
-    })
+    }
 
 
 # Posts whose candidates are resolved from a unit's staff, roles and 多岗审核 levels (audit_chain.assign_task).
