@@ -20,7 +20,7 @@ from uuid import UUID
 import orjson
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
@@ -72,16 +72,14 @@ class _InstanceConverter(BpmnWorkflowConverter):  # type: ignore[misc]
     """BpmnWorkflowConverter without the specs: they are supplied on load from the definition version."""
 
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
-        dct: dict[str, Any] = WorkflowConverter.to_dict(self, workflow)
-        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        # BpmnWorkflowConverter.to_dict minus the specs, with the (sub)workflows and their tasks dumped by
+        # _workflow_dict / _task_dict instead of the registry: the same dict, key for key, in fewer calls.
+        strs: dict[UUID, str] = {}
+        dct = _workflow_dict(workflow, strs)
+        dct["subprocesses"] = {
+            _str(strs, key): _subworkflow_dict(sub, strs) if type(sub) is BpmnSubWorkflow else self.registry.convert(sub)
+            for key, sub in workflow.subprocesses.items()}
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
-        for _, task in _task_dicts(dct):
-            # A restored task rebuilds its data as parent data + delta, so key order (not content) can differ
-            # from the original's; ordering the delta makes equal states dump to equal bytes.
-            delta = task.get("delta")
-            if delta:
-                delta["updates"] = dict(sorted(delta["updates"].items()))
-                delta["deletions"] = sorted(delta["deletions"])
         return dct
 
     def restore(self, dct: dict[str, Any], parsed: ParsedProcess) -> BpmnWorkflow:
@@ -115,6 +113,68 @@ class _InstanceConverter(BpmnWorkflowConverter):  # type: ignore[misc]
             top_workflow.subprocesses[task.id] = subprocess
             subprocess.completed_event.connect(task.task_spec._on_subworkflow_completed, task)
             self._restore_subprocesses(dct, subprocess, top_workflow, uuids)
+
+
+def _str(strs: dict[UUID, str], uuid: UUID) -> str:
+    found = strs.get(uuid)
+    if found is None:
+        found = strs[uuid] = str(uuid)
+    return found
+
+
+def _workflow_dict(workflow: Any, strs: dict[UUID, str]) -> dict[str, Any]:
+    """WorkflowConverter.to_dict (SpiffWorkflow 3.2), its tasks by _task_dict."""
+    last_task = workflow.last_task
+    return {
+        "data": _REGISTRY.convert(_REGISTRY.clean(workflow.data)),
+        "correlations": workflow.correlations,
+        "last_task": _str(strs, last_task.id) if last_task is not None else None,
+        "success": workflow.success,
+        "completed": workflow.completed,
+        "tasks": {_str(strs, key): _task_dict(task, strs) if type(task) is Task else _REGISTRY.convert(task)
+                  for key, task in workflow.tasks.items()},
+        "root": _str(strs, workflow.task_tree.id),
+    }
+
+
+def _subworkflow_dict(workflow: Any, strs: dict[UUID, str]) -> dict[str, Any]:
+    """BpmnSubWorkflowConverter.to_dict as the registry writes it (its typename last)."""
+    dct = _workflow_dict(workflow, strs)
+    dct["parent_task_id"] = _str(strs, workflow.parent_task_id)
+    dct["spec"] = workflow.spec.name
+    dct["typename"] = "BpmnSubWorkflow"
+    return dct
+
+
+def _task_dict(task: Any, strs: dict[UUID, str]) -> dict[str, Any]:
+    """TaskConverter.to_dict (3.2's data deltas) as the registry writes it (its typename last), with the delta
+    ordered: a restored task rebuilds its data as parent data + delta, so key order (not content) can differ
+    from the original's; ordering the delta makes equal states dump to equal bytes."""
+    parent = task.parent
+    if parent is None:
+        data = task.data
+        delta: dict[str, Any] = {}
+    else:
+        data = {}
+        own, inherited = task.data, parent.data
+        delta = {
+            "updates": dict(sorted((key, own[key]) for key in own if key not in inherited or own[key] != inherited[key])),
+            "deletions": sorted(key for key in inherited if key not in own),
+        }
+    internal_data = task.internal_data
+    return {
+        "id": _str(strs, task.id),
+        "parent": _str(strs, task._parent) if parent is not None else None,
+        "children": [_str(strs, child) for child in task._children],
+        "last_state_change": task.last_state_change,
+        "state": task.state,
+        "task_spec": task.task_spec.name,
+        "triggered": task.triggered,
+        "internal_data": _REGISTRY.convert(internal_data) if internal_data else {},
+        "data": data,
+        "delta": delta,
+        "typename": "Task",
+    }
 
 
 def _uuid(uuids: dict[str, UUID], text: str) -> UUID:

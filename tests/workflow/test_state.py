@@ -13,7 +13,7 @@ import orjson
 import pytest
 from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
-from state_compare import assert_same_restore, spiff_restore
+from state_compare import assert_same_restore, spiff_dump, spiff_restore
 from test_runner import timer
 from workflow_helpers import only_ready
 
@@ -120,7 +120,7 @@ def test_start_refuses_a_date_in_initial_data(parsed: Callable[[str], ParsedProc
         runner.start(parsed("unit_review"), {"levels": [1], "reviewing_unit_id": 1, "due": date(2024, 1, 1)}, engine)
 
 
-def test_the_restore_mirrors_spiffs_own_deserialization_at_every_step(parsed: Callable[[str], ParsedProcess],
+def test_dump_and_restore_mirror_spiffs_own_converters_at_every_step(parsed: Callable[[str], ParsedProcess],
                                                                       engine: Any) -> None:
     # state._restore_tasks rebuilds tasks without the registry; every stored attribute must equal what
     # SpiffWorkflow's BpmnWorkflowConverter restores from the same blob (subprocesses, events, data, order).
@@ -128,7 +128,10 @@ def test_the_restore_mirrors_spiffs_own_deserialization_at_every_step(parsed: Ca
     workflow = start_registration(parsed, engine)
     for step in [*STEPS, None]:
         blob = dump_state(workflow)
-        assert_same_restore(load_state(blob, spec, engine), spiff_restore(blob, spec))
+        assert blob == spiff_dump(workflow)
+        restored = load_state(blob, spec, engine)
+        assert_same_restore(restored, spiff_restore(blob, spec))
+        assert dump_state(restored) == spiff_dump(restored) == blob
         if step is not None:
             runner.complete_task(workflow, only_ready(workflow).task_id, step)
 
@@ -140,6 +143,7 @@ def test_the_restore_mirrors_spiffs_own_deserialization_with_a_waiting_timer(eng
     blob = dump_state(workflow)
     restored = load_state(blob, spec, engine)
     assert restored.event_manager.tasks
+    assert blob == spiff_dump(workflow) and dump_state(restored) == spiff_dump(restored) == blob
     assert_same_restore(restored, spiff_restore(blob, spec))
 
 
