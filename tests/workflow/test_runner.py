@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.util.task import TaskState
 from workflow_helpers import Recorder, diagram, only_ready, review, unbound_registry
 
 from services.workflow import runner
@@ -144,3 +146,26 @@ def test_a_past_timer_fires_on_tick() -> None:
     runner.tick(workflow)
     assert runner.is_completed(workflow)
     assert runner.waiting_timers(workflow) == []
+
+
+def _tree_walk_ids(workflow: Any) -> list[str]:
+    # What ready_user_tasks gave before its flat pass: Spiff's tree walk, in tree order.
+    return [str(task.id) for task in workflow.get_tasks(state=TaskState.READY, manual=True)
+            if isinstance(task.task_spec, UserTask)]
+
+
+def test_ready_tasks_from_the_flat_pass_equal_the_tree_walk(parsed: Callable[[str], ParsedProcess],
+                                                            engine: Any) -> None:
+    # A 2-level registration, returned once, corrected, passed: subprocess runs come and go along the life.
+    spec = parsed("unit_registration")
+    workflow = runner.start(spec, {"registration_id": 7, "levels": [1, 2], "reviewing_unit_id": 3}, engine)
+    steps = [{"decision": "pass", "opinion": "一级同意"}, {"decision": "return", "opinion": "二级退回"},
+             {"note": "已修改"}, {"decision": "pass", "opinion": "一级同意"}, {"decision": "pass", "opinion": "二级同意"}]
+    for step in [*steps, None]:
+        for state in (workflow, load_state(dump_state(workflow), spec, engine)):
+            walked = _tree_walk_ids(state)
+            assert [task.task_id for task in runner.ready_user_tasks(state)] == walked
+            assert runner.ready_task_ids(state) == set(walked)
+        if step is not None:
+            runner.complete_task(workflow, only_ready(workflow).task_id, step)
+    assert runner.is_completed(workflow) and runner.ready_task_ids(workflow) == set()
