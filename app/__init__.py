@@ -29,6 +29,8 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _configure_sqlite(db.engine)
+        elif db.engine.dialect.driver == "psycopg":
+            _configure_psycopg(db.engine)
         from services.common import config_cache
 
         config_cache.watch(db.engine)  # the cached configuration is re-checked after a write to it
@@ -78,6 +80,31 @@ def _bind_business_operations() -> None:
     talent_records.register_operations()
     review_plans.register_operations()
     confirmations.register_operations()
+
+
+def _configure_psycopg(engine: Engine) -> None:
+    """pool_pre_ping in one round trip the checkout would pay anyway (issue 20): SQLAlchemy's ping runs
+    `SELECT 1` on an idle connection, and psycopg, not in autocommit, sends its `BEGIN` before it — two round
+    trips, after which the connection is in a transaction and the request's first statement sends no BEGIN. The
+    `BEGIN` alone checks the connection as well (a dead one raises OperationalError, which SQLAlchemy treats as a
+    disconnect and replaces) and leaves the connection in the same state, so the ping sends only that. A
+    connection already in a transaction, in autocommit, or a psycopg without the generator falls back to
+    SQLAlchemy's own ping."""
+    dialect = engine.dialect
+    default_ping = dialect.do_ping
+
+    def do_ping(dbapi_connection: Any) -> bool:
+        from psycopg.pq import TransactionStatus
+
+        start = getattr(dbapi_connection, "_start_query", None)
+        if (start is None or dbapi_connection.autocommit
+                or dbapi_connection.info.transaction_status != TransactionStatus.IDLE):
+            return default_ping(dbapi_connection)
+        with dbapi_connection.lock:
+            dbapi_connection.wait(start())
+        return True
+
+    dialect.do_ping = do_ping  # type: ignore[method-assign]
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, select
 from app.extensions import db, loaded_from_row, login_manager
 from app.models import Applicant, RolePermission, Unit, User, UserRole
 from services.authz import access
+from services.common import config_cache
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,7 +50,10 @@ def is_expert(user: Any) -> bool:
 # the row and attached to the session as if loaded, and the codes go to the permission module for this request.
 _USER, _UNIT, _USER_ROLE, _GRANT = User.__table__, Unit.__table__, UserRole.__table__, RolePermission.__table__
 _ACCOUNT_ROWS = (
-    select(_USER, *(column.label(f"unit__{column.name}") for column in _UNIT.c), _GRANT.c.permission_code)
+    # The configuration generation rides along, so the request's cached configuration (services/common/
+    # config_cache.py: the inbox's business type names and unit choices …) costs no statement of its own.
+    select(_USER, *(column.label(f"unit__{column.name}") for column in _UNIT.c), _GRANT.c.permission_code,
+           config_cache.GENERATION_COLUMN)
     .join(_UNIT, _UNIT.c.id == _USER.c.unit_id)
     .outerjoin(_USER_ROLE, _USER_ROLE.c.user_id == _USER.c.id)
     .outerjoin(_GRANT, _GRANT.c.role_id == _USER_ROLE.c.role_id)
@@ -77,6 +81,8 @@ def _load_user(token: str) -> User | Applicant | None:
     if not row["enabled"] or row["session_token"] != session_token:
         return None
     user = loaded_from_row(User, row, unit=loaded_from_row(Unit, row, prefix="unit__"))
+    if row["config_generation"] is not None:
+        config_cache.remember(row["config_generation"])
     access.hold_codes_for_request(user, (r.permission_code for r in rows if r.permission_code is not None))
     return user
 

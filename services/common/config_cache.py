@@ -24,7 +24,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from flask import current_app
-from sqlalchemy import event, select
+from sqlalchemy import Select, event, select
 from sqlalchemy.engine import Connection, Engine
 
 from app.extensions import db, transaction_memo
@@ -69,6 +69,10 @@ def _may_write_configuration(statement: str, context: Any) -> bool:
         table = getattr(getattr(context.compiled, "statement", None), "table", None)
         name = getattr(table, "name", None)
         return name is None or name in _WATCHED
+    compiled = getattr(context, "compiled", None)
+    if isinstance(getattr(compiled, "statement", None), Select) and not any(
+            not isinstance(cte.element, Select) for cte in getattr(compiled, "ctes", None) or ()):
+        return False  # a compiled SELECT, with a WITH of SELECTs only (the inbox's tab counts): a read
     return not statement[:16].lstrip().upper().startswith(_READS)  # text SQL: anything but a read counts
 
 

@@ -30,6 +30,7 @@ from app.models.workflow import (
     WorkflowEvent,
 )
 from services.authz import access, audit_chain
+from services.common import config_cache
 from services.common.errors import InvalidInput, NotFound, ServiceError
 from services.workflow import forms, instances
 from services.workflow.task_batch import Handled, handled_by
@@ -55,12 +56,18 @@ def filter_types() -> dict[str, str]:
 
 
 def business_type_names() -> dict[str, str]:
-    """业务类型 → name for display: the process names (the newest version wins), overridden by the YAML mapping."""
-    rows = db.session.execute(
-        select(ProcessDefinition.process_id, ProcessDefinition.name).order_by(ProcessDefinition.version))
-    names = {process_id: name for process_id, name in rows}
+    """业务类型 → name for display: the process names (the newest version wins), overridden by the YAML mapping.
+    Cached under the configuration generation (process_definition is configuration): no statement of its own on
+    a page whose user loader brought the generation along (issue 20)."""
+    names = dict(config_cache.cached("inbox.process_names", None, _process_names))
     names.update(audit_chain.business_type_names())
     return names
+
+
+def _process_names() -> tuple[tuple[str, str], ...]:
+    rows = db.session.execute(
+        select(ProcessDefinition.process_id, ProcessDefinition.name).order_by(ProcessDefinition.version))
+    return tuple((process_id, name) for process_id, name in rows)
 
 
 # --- lists ----------------------------------------------------------------------------------------------------
@@ -269,10 +276,16 @@ def _tab_counts_statement(types: tuple[str, ...]) -> Select[Any]:
 
 
 def unit_filter_choices(user: User, limit: int = 300) -> list[tuple[int, str]]:
-    """The 单位 filter offers the user's unit and its direct subordinates (each with its own subordinates)."""
-    rows = db.session.execute(select(Unit.id, Unit.name).where(
-        (Unit.id == user.unit_id) | (Unit.parent_id == user.unit_id)).order_by(Unit.depth, Unit.name).limit(limit))
-    return [(unit_id, name) for unit_id, name in rows]
+    """The 单位 filter offers the user's unit and its direct subordinates (each with its own subordinates).
+    Units are configuration: cached under the configuration generation, like business_type_names."""
+
+    def build() -> tuple[tuple[int, str], ...]:
+        rows = db.session.execute(select(Unit.id, Unit.name).where(
+            (Unit.id == user.unit_id) | (Unit.parent_id == user.unit_id)).order_by(Unit.depth, Unit.name)
+            .limit(limit))
+        return tuple((unit_id, name) for unit_id, name in rows)
+
+    return list(config_cache.cached("inbox.unit_choices", (user.unit_id, limit), build))
 
 
 # --- the task page --------------------------------------------------------------------------------------------

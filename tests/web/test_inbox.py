@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select
 
 from app.blueprints.workflow import inbox as inbox_views
 from app.extensions import db
@@ -641,6 +641,7 @@ def test_list_page_query_count_does_not_grow_with_its_rows(app, org):
         return len(statements)
 
     start("unit_superior_change", org["hospital"], org["leshan"], "变更申请0")
+    queries()  # the process's configuration cache warm (business type names, unit choices), as on later requests
     few = queries()
     for n in range(1, 8):
         start("unit_superior_change", org["school"], org["leshan"], f"变更申请{n}")
@@ -716,3 +717,37 @@ def test_return_to_is_a_list_on_generic_tasks(app, org):
     assert typed.status_code == 400 and "退回至：请从列表中选择" in html(typed)
     assert client.post(f"/inbox/tasks/{task.id}", data={"decision": "return", "opinion": "请补充",
                                                         "return_to": ""}).status_code == 302
+
+
+# --- round trips (issue 20) ----------------------------------------------------------------------------------
+
+# GET /inbox/ as a signed-in reviewer: the user loader (with the configuration generation, so the business type
+# names and the unit choices come from services/common/config_cache.py), the tab counts (one statement), the page,
+# the 常用意见 and the layout's unread notifications. Was 7 (8 with a page of 申报 rows, their 复审 marks).
+INBOX_PAGE_MAX = 5
+
+
+def test_the_inbox_page_keeps_its_round_trips(app, org):
+    start("unit_superior_change", org["hospital"], org["leshan"], "医院变更上级单位")
+    start("unit_registration", org["school"], org["leshan"], "新单位注册申请")
+    client = signed_in(app, org["reviewer"])
+    assert client.get("/inbox/").status_code == 200  # the process's cache is warm, as on any later request
+    hospital = org["hospital"].name
+    db.session.commit()  # a request starts a transaction of its own
+    db.session.expunge_all()  # and a session of its own: nothing loaded before
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        if statement != "BEGIN" and "SAVEPOINT" not in statement:  # the suite's transactions stand for BEGIN / COMMIT
+            statements.append(" ".join(statement.split())[:160])
+
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = html(client.get("/inbox/"))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert "医院变更上级单位" in page and 'data-testid="count-todo">2<' in page
+    assert hospital in page, "the unit choices still show"
+    assert len(statements) <= INBOX_PAGE_MAX, "the inbox page sends more statements than before:\n" + "\n".join(
+        statements)
