@@ -17,15 +17,17 @@ BUFFERS)` on PostgreSQL, `EXPLAIN QUERY PLAN` on SQLite — and its own time (me
 SQLite always (a temporary file); PostgreSQL too when TEST_DATABASE_URL is set (a dedicated schema, dropped
 afterwards). Targets (issue 20, at 1,000,000 open tasks): page p95 ≤ 12 ms and tab counts p95 ≤ 5 ms on both.
 
-Run: .venv/bin/python bench/inbox.py [--tasks N] [--explain] [--databases sqlite,postgres]
+Run: .venv/bin/python bench/inbox.py [--tasks N] [--explain] [--databases sqlite,postgres] [--profile FILE]
 (last line of output is a JSON object; --tasks 10000 for the small case, the busy unit then holds a third)
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import random
 import sqlite3
 import statistics
@@ -259,6 +261,15 @@ def measure(app: Flask, busy_user: str, label: str) -> dict[str, float]:
         len(sample.items), tab)
     request_sql = captured(app, lambda: client.get("/inbox/?tab=todo"))
 
+    if PROFILE:  # the page's own Python, apart from the measured requests
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(REQUESTS):
+            client.get("/inbox/?tab=todo")
+        profiler.disable()
+        profiler.dump_stats(f"{PROFILE}.{label}")
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+
     page, count = [], []
     started = time.perf_counter()
     while len(page) < REQUESTS and (len(page) < 10 or time.perf_counter() - started < BUDGET_SECONDS):
@@ -298,6 +309,7 @@ def measure(app: Flask, busy_user: str, label: str) -> dict[str, float]:
 
 
 EXPLAIN = False
+PROFILE = ""
 
 
 def explain(label: str, statements: list[tuple[str, Any]]) -> None:
@@ -348,12 +360,14 @@ def run(label: str, tmp: Path, postgres_url: str | None) -> dict[str, float]:
 
 
 def main() -> None:
-    global TASKS, EXPLAIN
+    global TASKS, EXPLAIN, PROFILE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=TASKS)
     parser.add_argument("--explain", action="store_true", help="print each statement of the page with its plan")
     parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--profile", default="", help="cProfile REQUESTS pages before measuring; stats to FILE.<database>")
     args = parser.parse_args()
+    PROFILE = args.profile
     TASKS, EXPLAIN = args.tasks, args.explain or os.environ.get("BENCH_EXPLAIN") == "1"
     wanted = [d.strip() for d in args.databases.split(",")]
     figures: dict[str, Any] = {"benchmark": "inbox", "tasks": TASKS, "units": UNITS, "busy_unit_tasks": busy_tasks(),

@@ -22,6 +22,7 @@ from app.extensions import db, loaded_from_row, login_manager
 from app.models import Applicant, RolePermission, Unit, User, UserRole
 from services.authz import access
 from services.common import config_cache
+from services.notifications import center
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,8 +53,9 @@ _USER, _UNIT, _USER_ROLE, _GRANT = User.__table__, Unit.__table__, UserRole.__ta
 _ACCOUNT_ROWS = (
     # The configuration generation rides along, so the request's cached configuration (services/common/
     # config_cache.py: the inbox's business type names and unit choices …) costs no statement of its own.
+    # So does the bell's unread count (services/notifications/center.py), shown on every staff page.
     select(_USER, *(column.label(f"unit__{column.name}") for column in _UNIT.c), _GRANT.c.permission_code,
-           config_cache.GENERATION_COLUMN)
+           config_cache.GENERATION_COLUMN, center.unread_count_column(_USER.c.id).label("unread_notifications"))
     .join(_UNIT, _UNIT.c.id == _USER.c.unit_id)
     .outerjoin(_USER_ROLE, _USER_ROLE.c.user_id == _USER.c.id)
     .outerjoin(_GRANT, _GRANT.c.role_id == _USER_ROLE.c.role_id)
@@ -83,6 +85,7 @@ def _load_user(token: str) -> User | Applicant | None:
     user = loaded_from_row(User, row, unit=loaded_from_row(Unit, row, prefix="unit__"))
     if row["config_generation"] is not None:
         config_cache.remember(row["config_generation"])
+    center.remember_unread_count(center.user_recipient(user.id), int(row["unread_notifications"] or 0))
     access.hold_codes_for_request(user, (r.permission_code for r in rows if r.permission_code is not None))
     return user
 

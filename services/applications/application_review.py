@@ -45,7 +45,7 @@ from services.committees.committees import is_active_committee
 from services.common import audit_log, file_store
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.reference import workdays
-from services.workflow import diagrams, instances
+from services.workflow import diagrams, inbox, instances
 from services.workflow.forms import FieldDefinition
 from services.workflow.scripting import WHITELIST, FunctionRegistry
 
@@ -195,13 +195,15 @@ def return_behind(declaration: Declaration, row: DeclarationStep | None) -> Decl
     return returns[-1] if returns else None
 
 
-def arrivals_of(declaration_ids: list[int]) -> dict[int, str]:
-    """Declaration id → why it stands where it is now (初审 / 复审 / 上级单位退回重审), for a page's rows at once."""
-    if not declaration_ids:
-        return {}
-    rows = db.session.execute(select(DeclarationStep.declaration_id, DeclarationStep.arrival).where(
-        DeclarationStep.declaration_id.in_(declaration_ids), DeclarationStep.status == "pending"))
-    return {declaration_id: arrival for declaration_id, arrival in rows}
+def arrival_column(declaration_id: Any) -> Any:
+    """Why the declaration stands where it is now (first / recheck / returned) as a correlated scalar subquery on
+    `declaration_id`: the 待办 list reads it in its own statement (services.workflow.inbox.register_mark)."""
+    return (select(DeclarationStep.arrival).where(DeclarationStep.declaration_id == declaration_id,
+                                                  DeclarationStep.status == "pending")
+            .limit(1).scalar_subquery())
+
+
+inbox.register_mark(BUSINESS_TYPE, arrival_column)
 
 
 def diagram_of(declaration: Declaration) -> tuple[str, str]:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import ColumnElement, delete, func, insert, select, update
 
-from app.extensions import db
+from app.extensions import db, transaction_memo
 from app.models import Applicant, Notification, NotificationPreference, User
 from services.common.errors import InvalidInput, NotFound
 from services.notifications.events import CHANNELS, EVENTS
@@ -72,6 +72,7 @@ def notify(event: str, recipients: Iterable[Recipient], title: str, body: str = 
     keys = list(dedupe_keys) if dedupe_keys is not None else [None] * len(unique)
     rows = [_row(r, event, title, body, target, now, key) for r, key in zip(unique, keys, strict=True)]
     if rows:
+        _forget_unread_counts()
         db.session.execute(insert(_NOTIFICATION), rows)
     return len(rows)
 
@@ -80,6 +81,7 @@ def task_assigned_rows(tasks: Iterable[tuple[int, int | None, str, str]]) -> lis
     """The notification rows of tasks_assigned, unwritten: for a caller that writes them in a statement of its own
     (the inbox projection on PostgreSQL, whose task ids come from the same statement: target_id None here)."""
     now = datetime.now()
+    _forget_unread_counts()  # the caller writes them
     return [_row(user_recipient(user_id), "task_assigned", f"新的待办：{name}", f"{title}（{name}）待您办理。",
                  ("task", task_id), now)
             for user_id, task_id, title, name in tasks]
@@ -101,8 +103,32 @@ def _mine(recipient: Recipient) -> ColumnElement[bool]:
     return Notification.applicant_id == recipient.id
 
 
+def unread_count_column(user_id: Any) -> Any:
+    """A staff account's unread count as a scalar subquery, for a statement that reads the account anyway (the
+    user loader): the bell costs no statement of its own. `user_id` is a column or a bind parameter."""
+    capped = (select(_NOTIFICATION.c.id).where(_NOTIFICATION.c.user_id == user_id, _NOTIFICATION.c.read_at.is_(None))
+              .limit(UNREAD_CAP + 1).subquery())
+    return select(func.count()).select_from(capped).scalar_subquery()
+
+
+_PRELOADED = "unread_counts"  # transaction_memo: recipient key → the count read with the account
+
+
+def remember_unread_count(recipient: Recipient, count: int) -> None:
+    """The count as read with the account, valid while this transaction writes no notification."""
+    transaction_memo(_PRELOADED)[recipient.key] = count
+
+
+def _forget_unread_counts() -> None:
+    transaction_memo(_PRELOADED).clear()
+
+
 def unread_count(recipient: Recipient) -> int:
-    """Unread notifications, counted up to UNREAD_CAP + 1 (shown as "99+")."""
+    """Unread notifications, counted up to UNREAD_CAP + 1 (shown as "99+"): the count read with the account in this
+    transaction when nothing has written a notification since, else one statement."""
+    preloaded = transaction_memo(_PRELOADED).get(recipient.key)
+    if preloaded is not None:
+        return int(preloaded)
     capped = (select(Notification.id).where(_mine(recipient), Notification.read_at.is_(None))
               .limit(UNREAD_CAP + 1).subquery())
     return int(db.session.scalar(select(func.count()).select_from(capped)) or 0)
@@ -140,6 +166,7 @@ def mark_read(recipient: Recipient, notification_ids: Iterable[int] | None = Non
         if not ids:
             return 0
         stmt = stmt.where(Notification.id.in_(ids))
+    _forget_unread_counts()
     result = db.session.execute(stmt.values(read_at=datetime.now()).execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)
 

@@ -11,14 +11,14 @@ Rules (S 1.2.1 首页 待办事项; S 1.2.3.1 本单位人员审核; DESIGN §2 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
 from math import ceil
 from typing import Any, Literal, TypedDict
 
-from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, case, func, or_, select, true
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, case, func, null, or_, select, true
 
 from app.extensions import db
 from app.models import Unit, User
@@ -97,6 +97,7 @@ class InboxItem:
     decision: str
     status: str
     batchable: bool  # its form has a 审核结果 (decision) field, so 批量通过 / 退回 / 不通过 apply
+    mark: str | None = None  # its record's state as its area's mark column reads it (待办 only; see register_mark)
 
     @property
     def decision_label(self) -> str:
@@ -149,6 +150,24 @@ class InboxPage:
                 last = number
 
 
+# A business area marks its rows in the 待办 list (申报: arrived again after a 退回) with a value read in the list's
+# own statement: `column(HumanTask.business_id)` is a correlated scalar subquery, evaluated only for its type's
+# rows of the page (a CASE over the registered types), so the marks cost no statement of their own.
+MarkColumn = Callable[[ColumnElement[int]], ColumnElement[Any]]
+_MARK_COLUMNS: dict[str, MarkColumn] = {}
+
+
+def register_mark(business_type: str, column: MarkColumn) -> None:
+    _MARK_COLUMNS[business_type] = column
+
+
+def _mark_column() -> ColumnElement[Any]:
+    if not _MARK_COLUMNS:
+        return null().label("mark")
+    return case(*((HumanTask.business_type == business_type, column(HumanTask.business_id))
+                  for business_type, column in _MARK_COLUMNS.items()), else_=None).label("mark")
+
+
 def _todo_bucket(user: User) -> list[ColumnElement[bool]]:
     # The candidate rows carry the task's is_open, business_type and created_at, so the 待办 bucket, its type
     # filter, its order and its counts are ranges of ix_human_task_candidate_inbox(_type) (issue #3).
@@ -190,7 +209,7 @@ def inbox_page(user: User, tab: Tab, filters: InboxFilters, page: int = 1, per_p
     page, per_page = max(page, 1), min(max(per_page, 1), MAX_PER_PAGE)
     needs_task = bool(filters.keyword) or filters.unit_id is not None
     if tab == "todo":
-        rows_stmt = (select(HumanTask, Unit.name).select_from(HumanTaskCandidate)
+        rows_stmt = (select(HumanTask, Unit.name, _mark_column()).select_from(HumanTaskCandidate)
                      .join(HumanTask, HumanTask.id == HumanTaskCandidate.task_id).where(*_todo_bucket(user)))
         count_stmt = select(HumanTaskCandidate.task_id).where(*_todo_bucket(user))
         if needs_task:
@@ -198,7 +217,7 @@ def inbox_page(user: User, tab: Tab, filters: InboxFilters, page: int = 1, per_p
         order: tuple[ColumnElement[Any], ...] = (HumanTaskCandidate.created_at.desc(),
                                                  HumanTaskCandidate.task_id.desc())
     else:
-        rows_stmt = select(HumanTask, Unit.name).where(*_done_bucket(user))
+        rows_stmt = select(HumanTask, Unit.name, null().label("mark")).where(*_done_bucket(user))
         count_stmt = select(HumanTask.id).where(*_done_bucket(user))
         order = (HumanTask.completed_at.desc(), HumanTask.id.desc())
     rows_stmt = (rows_stmt.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
@@ -211,19 +230,19 @@ def inbox_page(user: User, tab: Tab, filters: InboxFilters, page: int = 1, per_p
         total = counts["todo_total"] if tab == "todo" else counts["done_total"]
     else:
         total = db.session.scalar(_capped_count(_filtered(count_stmt, filters, tab))) or 0
-    return InboxPage([_item(task, unit_name) for task, unit_name in rows], page, per_page, total)
+    return InboxPage([_item(task, unit_name, mark) for task, unit_name, mark in rows], page, per_page, total)
 
 
 def _capped_count(stmt: Select[tuple[int]]) -> Select[tuple[int]]:
     return select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())
 
 
-def _item(task: HumanTask, unit_name: str | None) -> InboxItem:
+def _item(task: HumanTask, unit_name: str | None, mark: str | None = None) -> InboxItem:
     return InboxItem(
         id=task.id, instance_id=task.instance_id, title=task.title, business_type=task.business_type,
         business_id=task.business_id, task_name=task.name, level_no=task.level_no, unit_name=unit_name or "", applicant_name=task.applicant_name,
         created_at=task.created_at, completed_at=task.completed_at, decision=task.decision, status=task.status,
-        batchable=_has_decision(task.form_key),
+        batchable=_has_decision(task.form_key), mark=mark,
     )
 
 

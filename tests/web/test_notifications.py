@@ -222,3 +222,37 @@ def test_deadline_reminders_come_three_working_days_ahead_once(world):
     [notice] = [n for n in notifications_of(applicant_id=world.applicant.id) if n.event == "deadline_reminder"]
     assert "个人初次提交截止时间" in notice.title and "2026-12-02 17:00" in notice.body
     assert draft.status == "draft"
+
+
+def test_the_bell_count_read_with_the_account_gives_way_to_a_write_in_the_same_transaction(world):
+    """The user loader reads the unread count with the account (no statement of its own); a notification written
+    or read later in the same transaction makes the next count a fresh one."""
+    reviewer = world.school_reviewers[0]
+    me = center.user_recipient(reviewer.id)
+    before = center.unread_count(me)
+    center.remember_unread_count(me, before)
+    assert center.unread_count(me) == before
+    center.notify("task_assigned", [me], "新的待办：测试")
+    assert center.unread_count(me) == before + 1, "a notification written since is counted"
+    center.remember_unread_count(me, before + 1)
+    center.mark_read(me)
+    assert center.unread_count(me) == 0, "reading them all since is counted"
+    db.session.commit()
+    center.remember_unread_count(me, 42)
+    db.session.commit()
+    assert center.unread_count(me) == 0, "a remembered count does not outlive its transaction"
+
+
+def test_the_bell_shows_the_unread_count_read_with_the_account(client, sign_in, world):
+    reviewer = world.school_reviewers[0]
+    center.notify("task_assigned", [center.user_recipient(reviewer.id)] * 1, "新的待办：一")
+    center.notify("task_assigned", [center.user_recipient(reviewer.id)], "新的待办：二")
+    db.session.commit()
+    sign_in(reviewer)
+    home = client.get("/").get_data(as_text=True)
+    bell = home[home.index('data-testid="bell"'):]
+    assert ">2</span>" in bell[:bell.index("</a>")]
+    assert client.post("/notifications/read", data={"all": "1"}).status_code == 302  # 全部已读
+    home = client.get("/").get_data(as_text=True)
+    bell = home[home.index('data-testid="bell"'):]
+    assert "</span>" not in bell[:bell.index("</a>")], "no badge once all are read"

@@ -322,12 +322,7 @@ def _declaration_record(instance: ProcessInstance) -> dict[str, Any]:
             "review_url": url_for(f"application_review.{endpoint}", reviewed_id=declaration.id)}
 
 
-def _arrival_marks(declaration_ids: list[int]) -> dict[int, str]:
-    """复审 (this unit returned it and it came back) / 上级单位退回重审 (a superior sent it back); a first arrival has none."""
-    labels = {"recheck": "复审", "returned": "退回重审"}
-    return {d: labels[a] for d, a in application_review.arrivals_of(declaration_ids).items() if a in labels}
-
-
 register_task_page(application_review.BUSINESS_TYPE, _task_page)
-register_list_marks(application_review.BUSINESS_TYPE, _arrival_marks)
+# 复审 (this unit returned it and it came back) / 退回重审 (a superior sent it back); a first arrival has none.
+register_list_marks(application_review.BUSINESS_TYPE, {"recheck": "复审", "returned": "退回重审"})
 register_record_view(application_review.BUSINESS_TYPE, _declaration_record)

@@ -11,7 +11,7 @@ loader returning template context, rendered by `inbox/records/<business_type>.ht
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -53,24 +53,22 @@ def register_task_page(business_type: str, page: TaskPage) -> None:
     _TASK_PAGES[business_type] = page
 
 
-ListMarks = Callable[[list[int]], dict[int, str]]
-_LIST_MARKS: dict[str, ListMarks] = {}
+_LIST_MARKS: dict[str, Mapping[str, str]] = {}
 
 
-def register_list_marks(business_type: str, marks: ListMarks) -> None:
-    """Mark `business_type`'s rows in the 待办 list: `marks(business_ids)` gives a short label per record (复审 …),
-    one call per page."""
-    _LIST_MARKS[business_type] = marks
+def register_list_marks(business_type: str, labels: Mapping[str, str]) -> None:
+    """Mark `business_type`'s rows in the 待办 list: the value its mark column reads (services.workflow.inbox.
+    register_mark) → the short label shown (复审 …); values without a label show none."""
+    _LIST_MARKS[business_type] = labels
 
 
 def _marks(items: list[inbox.InboxItem]) -> dict[int, str]:
-    """Task id → its record's mark, one query per business type on the page."""
+    """Task id → its record's mark, from the values the list's own statement read."""
     marks: dict[int, str] = {}
-    for business_type, loader in _LIST_MARKS.items():
-        mine = [item for item in items if item.business_type == business_type]
-        if mine:
-            labels = loader([item.business_id for item in mine])
-            marks.update({item.id: labels[item.business_id] for item in mine if labels.get(item.business_id)})
+    for item in items:
+        label = _LIST_MARKS.get(item.business_type, {}).get(item.mark or "")
+        if label:
+            marks[item.id] = label
     return marks
 
 
