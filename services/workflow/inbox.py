@@ -153,7 +153,7 @@ class InboxPage:
 # A business area marks its rows in the 待办 list (申报: arrived again after a 退回) with a value read in the list's
 # own statement: `column(HumanTask.business_id)` is a correlated scalar subquery, evaluated only for its type's
 # rows of the page (a CASE over the registered types), so the marks cost no statement of their own.
-MarkColumn = Callable[[ColumnElement[int]], ColumnElement[Any]]
+MarkColumn = Callable[[Any], ColumnElement[Any]]  # HumanTask.business_id → a value per row
 _MARK_COLUMNS: dict[str, MarkColumn] = {}
 
 
