@@ -14,6 +14,7 @@ import orjson
 from sqlalchemy import JSON, Table
 
 from app.extensions import db
+from services.common import config_cache
 
 
 def insert_rows(table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -26,6 +27,8 @@ def insert_rows(table: Table, rows: Sequence[dict[str, Any]]) -> None:
     columns = list(rows[0])
     json_columns = {name for name in columns if isinstance(table.c[name].type, JSON)}
     names = ", ".join(f'"{name}"' for name in columns)
+    # COPY goes round SQLAlchemy's events: the transaction is marked as written by hand (see config_cache).
+    connection.info[config_cache.TRANSACTION_WROTE] = True
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:

@@ -40,7 +40,7 @@ MAX_ENTRIES = 20_000  # a bound, not a tuning: past it new structures are built 
 _WRITES = "config_writes"  # connection.info: writes this connection sent that may have changed configuration
 _WATCHED = frozenset(CONFIG_TABLES) | frozenset(CONFIG_COLUMNS)
 # Not ROLLBACK: a ROLLBACK TO SAVEPOINT may take back a configuration write, and the value with it.
-_READS = ("SELECT", "BEGIN", "SAVEPOINT", "RELEASE", "COMMIT", "PRAGMA", "SHOW", "EXPLAIN")
+_READS = ("SELECT", "BEGIN", "SAVEPOINT", "RELEASE", "COMMIT", "PRAGMA", "SHOW")
 
 
 class _Store:
@@ -54,26 +54,42 @@ class _Store:
 
 
 def watch(engine: Engine) -> None:
-    """Count, per connection, the statements that may have written configuration (create_app installs it)."""
+    """Count, per connection, the statements that may have written configuration, and note whether the
+    transaction may have written anything (create_app installs it)."""
     event.listen(engine, "before_cursor_execute", _count_writes)
+    event.listen(engine, "begin", _new_transaction)
+
+
+# connection.info: False while the transaction has sent reads only (True, or absent: it may have written). A
+# transaction of reads may end with COMMIT instead of ROLLBACK (app/__init__.py, psycopg: its rollback() throws
+# away every prepared statement of the connection).
+TRANSACTION_WROTE = "transaction_wrote"
+
+
+def _new_transaction(conn: Connection) -> None:
+    conn.info[TRANSACTION_WROTE] = False
 
 
 def _count_writes(conn: Connection, _cursor: Any, statement: str, _parameters: Any, context: Any,
                   _executemany: bool) -> None:
-    if _may_write_configuration(statement, context):
+    table = _written_table(statement, context)
+    if table is None:
+        return
+    conn.info[TRANSACTION_WROTE] = True
+    if table == "" or table in _WATCHED:
         conn.info[_WRITES] = conn.info.get(_WRITES, 0) + 1
 
 
-def _may_write_configuration(statement: str, context: Any) -> bool:
+def _written_table(statement: str, context: Any) -> str | None:
+    """None for a read; else the table a compiled INSERT / UPDATE / DELETE writes, or "" when it cannot be named."""
     if context is not None and (context.isinsert or context.isupdate or context.isdelete):
         table = getattr(getattr(context.compiled, "statement", None), "table", None)
-        name = getattr(table, "name", None)
-        return name is None or name in _WATCHED
+        return str(getattr(table, "name", None) or "")
     compiled = getattr(context, "compiled", None)
     if isinstance(getattr(compiled, "statement", None), Select) and not any(
             not isinstance(cte.element, Select) for cte in getattr(compiled, "ctes", None) or ()):
-        return False  # a compiled SELECT, with a WITH of SELECTs only (the inbox's tab counts): a read
-    return not statement[:16].lstrip().upper().startswith(_READS)  # text SQL: anything but a read counts
+        return None  # a compiled SELECT, with a WITH of SELECTs only (the inbox's tab counts): a read
+    return None if statement[:16].lstrip().upper().startswith(_READS) else ""  # text SQL: anything but a read
 
 
 def _writes() -> int:
