@@ -245,3 +245,53 @@ def test_a_change_made_by_another_process_is_seen(shared_database: dict[str, Any
     for application in (app, other):
         with application.app_context():
             db.engine.dispose()
+
+
+# --- a transaction of reads ends with COMMIT on psycopg (app/__init__.py) -------------------------------------
+
+def _psycopg_only(app: Flask) -> None:
+    with app.app_context():
+        if db.engine.dialect.driver != "psycopg":
+            pytest.skip("psycopg only: SQLite has no prepared statements to keep")
+
+
+def _prepared(conn: sa.Connection) -> int:
+    return int(conn.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar_one())
+
+
+def test_a_transaction_of_reads_keeps_the_statements_psycopg_prepared(app: Flask) -> None:
+    _psycopg_only(app)
+    with app.app_context(), db.engine.connect() as conn:
+        for _ in range(6):  # psycopg prepares a statement at its 6th use on a connection
+            conn.execute(select(User.id).where(User.id == -1)).all()
+        assert conn.info[config_cache.TRANSACTION_WROTE] is False
+        conn.rollback()  # as the session ends a request that only read
+        assert _prepared(conn) >= 1, "the prepared statement survives the end of a transaction of reads"
+
+
+def test_a_transaction_that_wrote_is_rolled_back_whatever_wrote_it(app: Flask) -> None:
+    _psycopg_only(app)
+    from app.models import AuditLog
+
+    log = AuditLog.__table__
+    with app.app_context(), db.engine.connect() as conn:
+        for write in (sa.insert(log).values(action="rollback_probe", actor_name="测试"),
+                      text("INSERT INTO audit_log (action, actor_name, target_type, target_id, summary, ip) "
+                           "VALUES ('rollback_probe', '', '', '', '', '')"),
+                      text("WITH made AS (INSERT INTO audit_log (action, actor_name, target_type, target_id, summary, "
+                           "ip) VALUES ('rollback_probe', '', '', '', '', '') RETURNING id) SELECT id FROM made")):
+            conn.execute(select(User.id).where(User.id == -1)).all()
+            conn.execute(write)
+            assert conn.info[config_cache.TRANSACTION_WROTE] is True
+            conn.rollback()
+            assert conn.execute(select(sa.func.count()).where(log.c.action == "rollback_probe")).scalar_one() == 0
+            conn.rollback()
+
+
+def test_copy_marks_its_transaction_as_written(app: Flask, database: Any) -> None:
+    from app.models import AuditLog
+    from services.common import bulk
+
+    bulk.insert_rows(AuditLog.__table__, [{"actor_name": "测试", "action": "copy", "target_type": "unit",
+                                           "target_id": "1", "summary": "", "detail": {}, "ip": ""}])
+    assert db.session.connection().info[config_cache.TRANSACTION_WROTE] is True
