@@ -55,7 +55,8 @@ _ACCOUNT_ROWS = (
     # config_cache.py: the inbox's business type names and unit choices …) costs no statement of its own.
     # So does the bell's unread count (services/notifications/center.py), shown on every staff page.
     select(_USER, *(column.label(f"unit__{column.name}") for column in _UNIT.c), _GRANT.c.permission_code,
-           config_cache.GENERATION_COLUMN, center.unread_count_column(_USER.c.id).label("unread_notifications"))
+           config_cache.GENERATION_COLUMN,
+           center.unread_count_column(bindparam("user_id")).label("unread_notifications"))
     .join(_UNIT, _UNIT.c.id == _USER.c.unit_id)
     .outerjoin(_USER_ROLE, _USER_ROLE.c.user_id == _USER.c.id)
     .outerjoin(_GRANT, _GRANT.c.role_id == _USER_ROLE.c.role_id)

@@ -105,7 +105,8 @@ def _mine(recipient: Recipient) -> ColumnElement[bool]:
 
 def unread_count_column(user_id: Any) -> Any:
     """A staff account's unread count as a scalar subquery, for a statement that reads the account anyway (the
-    user loader): the bell costs no statement of its own. `user_id` is a column or a bind parameter."""
+    user loader): the bell costs no statement of its own. `user_id` is a value or a bind parameter — not a column of
+    the outer statement: the count's LIMIT needs a derived table, through which the column would not correlate."""
     capped = (select(_NOTIFICATION.c.id).where(_NOTIFICATION.c.user_id == user_id, _NOTIFICATION.c.read_at.is_(None))
               .limit(UNREAD_CAP + 1).subquery())
     return select(func.count()).select_from(capped).scalar_subquery()

@@ -243,16 +243,25 @@ def test_the_bell_count_read_with_the_account_gives_way_to_a_write_in_the_same_t
     assert center.unread_count(me) == 0, "a remembered count does not outlive its transaction"
 
 
+def _bell(client) -> str:  # noqa: ANN001
+    home = client.get("/").get_data(as_text=True)
+    bell = home[home.index('data-testid="bell"'):]
+    return bell[:bell.index("</a>")]
+
+
 def test_the_bell_shows_the_unread_count_read_with_the_account(client, sign_in, world):
-    reviewer = world.school_reviewers[0]
-    center.notify("task_assigned", [center.user_recipient(reviewer.id)] * 1, "新的待办：一")
+    reviewer, other = world.school_reviewers
+    center.notify("task_assigned", [center.user_recipient(reviewer.id)], "新的待办：一")
     center.notify("task_assigned", [center.user_recipient(reviewer.id)], "新的待办：二")
+    for n in range(5):
+        center.notify("task_assigned", [center.user_recipient(other.id)], f"新的待办：他人{n}")
     db.session.commit()
+    mine = center.unread_count(center.user_recipient(reviewer.id))
+    theirs = center.unread_count(center.user_recipient(other.id))
+    assert theirs == mine + 3, "the two accounts' counts differ"
     sign_in(reviewer)
-    home = client.get("/").get_data(as_text=True)
-    bell = home[home.index('data-testid="bell"'):]
-    assert ">2</span>" in bell[:bell.index("</a>")]
+    assert f">{mine}</span>" in _bell(client), "each account's own count, not everyone's"
+    sign_in(other)
+    assert f">{theirs}</span>" in _bell(client)
     assert client.post("/notifications/read", data={"all": "1"}).status_code == 302  # 全部已读
-    home = client.get("/").get_data(as_text=True)
-    bell = home[home.index('data-testid="bell"'):]
-    assert "</span>" not in bell[:bell.index("</a>")], "no badge once all are read"
+    assert "</span>" not in _bell(client), "no badge once all are read"
