@@ -90,14 +90,14 @@ def _configure_psycopg(engine: Engine) -> None:
     disconnect and replaces) and leaves the connection in the same state, so the ping sends only that. A
     connection already in a transaction, in autocommit, or a psycopg without the generator falls back to
     SQLAlchemy's own ping."""
+    from psycopg.pq import TransactionStatus
+
     from services.common import config_cache
 
     dialect = engine.dialect
     default_ping = dialect.do_ping
 
     def do_ping(dbapi_connection: Any) -> bool:
-        from psycopg.pq import TransactionStatus
-
         start = getattr(dbapi_connection, "_start_query", None)
         if (start is None or dbapi_connection.autocommit
                 or dbapi_connection.info.transaction_status != TransactionStatus.IDLE):
@@ -117,8 +117,6 @@ def _configure_psycopg(engine: Engine) -> None:
     default_rollback = dialect.do_rollback
 
     def do_rollback(proxied: Any) -> None:
-        from psycopg.pq import TransactionStatus
-
         raw = getattr(proxied, "dbapi_connection", None)
         try:
             info = proxied.info  # the pool's record of the connection (none for the dialect's first connect)
