@@ -1,7 +1,8 @@
 """The Celery application, created by the Flask factory from its configuration.
 
 Broker and result store come from CELERY_BROKER_URL / CELERY_RESULT_BACKEND. The embedded default is kombu's
-SQLAlchemy transport on SQLite files in instance/, so `make run` needs no server; production points them at
+SQLAlchemy transport on SQLite files in instance/ (made safe for processes starting together in
+services/jobs/broker.py), so `make run` needs no server; production points them at
 Redis or RabbitMQ (README, "Production"). Every task runs inside the Flask application context.
 """
 
@@ -14,6 +15,8 @@ from celery.schedules import crontab
 from celery.signals import worker_ready
 from flask import Flask, has_app_context
 
+from services.jobs.broker import register as register_embedded_broker
+
 
 def init_celery(app: Flask) -> Celery:
     class FlaskTask(Task):  # type: ignore[misc]
@@ -23,6 +26,7 @@ def init_celery(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
+    register_embedded_broker()  # before the first connection resolves the transport's name
     celery = Celery(app.name, task_cls=FlaskTask)
     config = app.config
     celery.conf.update(
