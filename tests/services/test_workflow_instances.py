@@ -129,3 +129,20 @@ def test_refusals_leave_instance_unchanged(database, make_unit, make_user, fake_
     instances.complete_human_task(reviewer, task.id, {"decision": "pass", "opinion": "同意"})
     with pytest.raises(Conflict):
         instances.complete_human_task(reviewer, task.id, {"decision": "pass", "opinion": "同意"})
+
+
+def test_postgresql_stores_large_states_and_snapshots_with_lz4(database, make_unit, fake_operations):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite does not compress")
+    methods = dict(db.session.execute(db.text(
+        "SELECT attrelid::regclass::text || '.' || attname, attcompression FROM pg_attribute "
+        "WHERE (attrelid, attname) IN (('process_instance'::regclass, 'state'), ('declaration'::regclass, 'snapshot'))"
+    )).all())
+    assert methods == {"process_instance.state": "l", "declaration.snapshot": "l"}
+    instance = _start(make_unit(), make_unit(unit_type="hr"))
+    state = json.loads(instance.state)
+    state["padding"] = [{"task_spec": f"Activity_{n}", "state": 16, "data": {}} for n in range(800)]  # ≈ 40 KB
+    db.session.execute(db.update(ProcessInstance).where(ProcessInstance.id == instance.id)
+                       .values(state=json.dumps(state).encode()))
+    assert db.session.scalar(db.text("SELECT pg_column_compression(state) FROM process_instance WHERE id = :id"),
+                             {"id": instance.id}) == "lz4"
