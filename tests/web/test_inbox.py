@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -122,6 +123,33 @@ def test_counts_past_the_cap_and_tasks_of_no_listed_type(app, org, monkeypatch: 
             start("unit_registration", org["school"], org["leshan"], f"注册{n + 2}")
         counts = inbox.tab_counts(org["reviewer"])
         assert (counts["todo"], counts["todo_total"]) == ({"unit_registration": 3}, 3), "capped: cap + 1"
+    finally:
+        inbox._tab_counts_statement.cache_clear()
+
+
+def test_a_list_past_the_cap_pages_on_to_its_last_row(app, org, monkeypatch: pytest.MonkeyPatch):
+    """Past COUNT_CAP the total says "cap+" and the page number stands alone; 下一页 stays as long as rows follow
+    (read as one row past the page), so every task can still be reached page by page."""
+    monkeypatch.setattr(inbox, "COUNT_CAP", 2)
+    inbox._tab_counts_statement.cache_clear()
+    try:
+        for n in range(4):
+            start("unit_registration", org["school"], org["leshan"], f"注册{n}")
+        client = signed_in(app, org["reviewer"])
+        seen = []
+        for number in range(1, 5):
+            page = html(client.get(f"/inbox/?per_page=1&page={number}"))
+            seen += [f"注册{n}" for n in range(4) if f">注册{n}<" in page]
+            assert f'data-testid="page-info">共 2+ 条，第 {number} 页<' in page
+            next_link = re.search(r'<li class="page-item ?(disabled)?"><a class="page-link" href="([^"]*)">下一页', page)
+            assert next_link is not None
+            if number < 4:
+                assert next_link[1] is None and f"page={number + 1}" in next_link[2]
+            else:
+                assert next_link[1] == "disabled", "the last row is on this page"
+        assert sorted(seen) == [f"注册{n}" for n in range(4)], "each task on one page, newest first"
+        under = html(client.get("/inbox/?per_page=4"))
+        assert 'data-testid="page-info">共 2+ 条，第 1 页<' in under and ">注册0<" in under
     finally:
         inbox._tab_counts_statement.cache_clear()
 
