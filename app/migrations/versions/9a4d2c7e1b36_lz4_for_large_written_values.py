@@ -4,8 +4,8 @@ Issue 20: a process instance's state (20–30 KB of SpiffWorkflow JSON) is rewri
 declaration's snapshot at every submission; PostgreSQL compresses such values as it moves them out of line,
 and pglz costs the server more than lz4 (a 30 KB state's UPDATE and COMMIT on a quiet 2-core machine: median
 0.85 → 0.66 ms, over a bare small UPDATE and COMMIT of 0.39 ms), for a table that grew 14 MB against lz4's 10 MB
-over 500 rows. Values already stored
-keep their compression until rewritten. A server built without lz4 (or before PostgreSQL 14) keeps pglz.
+over 500 rows. Values already stored keep their compression until rewritten. A server built without lz4 (or
+before PostgreSQL 14) keeps pglz.
 
 Revision ID: 9a4d2c7e1b36
 Revises: 7c1e5a9d3f20
