@@ -219,39 +219,46 @@ def inbox_page(user: User, tab: Tab, filters: InboxFilters, page: int = 1, per_p
                counts: TabCounts | None = None) -> InboxPage:
     """One page of 待办 (newest received first) or 已办 (newest handled first): two queries, any size.
 
-    Both walk an index in the list's order and stop after the page; only the page's rows are joined to their
-    task, instance and unit. The count joins the task or the instance only when a filter names them, and is
-    taken from `counts` (the tab badges of the same request) when the list is unfiltered. The rows are read as
-    plain rows, not HumanTask objects (an item needs none of the ORM's work: 0.6–1.2 ms a page)."""
+    The page's keys come first: the bucket's index range in the list's order (joined to the task or the instance
+    only when a filter names them), stopped after the page; only those rows are then joined to their task,
+    instance and unit. Written so, the plan cannot join the whole bucket before it sorts: on PostgreSQL, with
+    statistics that had not yet seen a burst of new tasks (15 rows estimated, 1,000 there), the one-query form
+    was planned as join-all-then-sort, 4.2 ms instead of 0.2. The count reads the same keys without order, and
+    is taken from `counts` (the tab badges of the same request) when the list is unfiltered. The rows are read
+    as plain rows, not HumanTask objects (an item needs none of the ORM's work: 0.6–1.2 ms a page)."""
     page, per_page = max(page, 1), min(max(per_page, 1), MAX_PER_PAGE)
     needs_task = bool(filters.keyword) or filters.unit_id is not None
     if tab == "todo":
-        rows_stmt = (select(*_ROW_COLUMNS, Unit.name.label("unit_name"), _mark_column()).select_from(HumanTaskCandidate)
-                     .join(HumanTask, HumanTask.id == HumanTaskCandidate.task_id).where(*_todo_bucket(user)))
-        count_stmt = select(HumanTaskCandidate.task_id).where(*_todo_bucket(user))
+        keys: Select[Any] = select(HumanTaskCandidate.task_id.label("task_id"),
+                                   HumanTaskCandidate.created_at.label("at")).where(*_todo_bucket(user))
         if needs_task:
-            count_stmt = count_stmt.join(HumanTask, HumanTask.id == HumanTaskCandidate.task_id)
+            keys = keys.join(HumanTask, HumanTask.id == HumanTaskCandidate.task_id)
         order: tuple[ColumnElement[Any], ...] = (HumanTaskCandidate.created_at.desc(),
                                                  HumanTaskCandidate.task_id.desc())
+        mark = _mark_column()
     else:
-        rows_stmt = select(*_ROW_COLUMNS, Unit.name.label("unit_name"), null().label("mark")).where(*_done_bucket(user))
-        count_stmt = select(HumanTask.id).where(*_done_bucket(user))
+        keys = select(HumanTask.id.label("task_id"), HumanTask.completed_at.label("at")).where(*_done_bucket(user))
         order = (HumanTask.completed_at.desc(), HumanTask.id.desc())
-    rows_stmt = (rows_stmt.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-                 .outerjoin(Unit, Unit.id == ProcessInstance.unit_id))
+        mark = null().label("mark")
     if filters.unit_id is not None:
-        count_stmt = count_stmt.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-    rows = db.session.execute(_filtered(rows_stmt, filters, tab).order_by(*order)
-                              .limit(per_page + 1).offset((page - 1) * per_page)).all()
+        keys = keys.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+    keys = _filtered(keys, filters, tab)
+    page_keys = keys.order_by(*order).limit(per_page + 1).offset((page - 1) * per_page).subquery("page_keys")
+    rows = db.session.execute(
+        select(*_ROW_COLUMNS, Unit.name.label("unit_name"), mark).select_from(page_keys)
+        .join(HumanTask, HumanTask.id == page_keys.c.task_id)
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .outerjoin(Unit, Unit.id == ProcessInstance.unit_id)
+        .order_by(page_keys.c.at.desc(), page_keys.c.task_id.desc())).all()
     more = len(rows) > per_page
     if counts is not None and filters == InboxFilters():
         total = counts["todo_total"] if tab == "todo" else counts["done_total"]
     else:
-        total = db.session.scalar(_capped_count(_filtered(count_stmt, filters, tab))) or 0
+        total = db.session.scalar(_capped_count(keys)) or 0
     return InboxPage([_item(row._mapping) for row in rows[:per_page]], page, per_page, total, more)
 
 
-def _capped_count(stmt: Select[tuple[int]]) -> Select[tuple[int]]:
+def _capped_count(stmt: Select[Any]) -> Select[tuple[int]]:
     return select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())
 
 
