@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, insert, select, update
 
 from app.extensions import db, transaction_memo
 from app.models import Applicant, Notification, NotificationPreference, User
@@ -107,9 +107,13 @@ def unread_count_column(user_id: Any) -> Any:
     """A staff account's unread count as a scalar subquery, for a statement that reads the account anyway (the
     user loader): the bell costs no statement of its own. `user_id` is a value or a bind parameter — not a column of
     the outer statement: the count's LIMIT needs a derived table, through which the column would not correlate."""
-    capped = (select(_NOTIFICATION.c.id).where(_NOTIFICATION.c.user_id == user_id, _NOTIFICATION.c.read_at.is_(None))
-              .limit(UNREAD_CAP + 1).subquery())
-    return select(func.count()).select_from(capped).scalar_subquery()
+    return _capped_unread(Notification.user_id == user_id).scalar_subquery()
+
+
+def _capped_unread(mine: ColumnElement[bool]) -> Select[tuple[int]]:
+    """The unread notifications `mine` selects, counted up to UNREAD_CAP + 1."""
+    capped = select(Notification.id).where(mine, Notification.read_at.is_(None)).limit(UNREAD_CAP + 1).subquery()
+    return select(func.count()).select_from(capped)
 
 
 _PRELOADED = "unread_counts"  # transaction_memo: recipient key → the count read with the account
@@ -130,9 +134,7 @@ def unread_count(recipient: Recipient) -> int:
     preloaded = transaction_memo(_PRELOADED).get(recipient.key)
     if preloaded is not None:
         return int(preloaded)
-    capped = (select(Notification.id).where(_mine(recipient), Notification.read_at.is_(None))
-              .limit(UNREAD_CAP + 1).subquery())
-    return int(db.session.scalar(select(func.count()).select_from(capped)) or 0)
+    return int(db.session.scalar(_capped_unread(_mine(recipient))) or 0)
 
 
 def unread_label(count: int) -> str:
