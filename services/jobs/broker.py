@@ -21,15 +21,14 @@ OPEN_ATTEMPTS = 3
 
 class Channel(kombu_sqlalchemy.Channel):
     def _open(self) -> Any:
-        for attempt in range(OPEN_ATTEMPTS):
+        for _ in range(OPEN_ATTEMPTS - 1):
             try:
                 return super()._open()  # type: ignore[no-untyped-call]
             except OperationalError:
                 # Another process created a table between create_all's check and its CREATE ("table … already
                 # exists"); kombu cached no engine, so the next attempt checks again and creates only the rest.
-                if attempt == OPEN_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+                continue
+        return super()._open()  # type: ignore[no-untyped-call]
 
     def _get_or_create(self, queue: str) -> Any:
         try:
