@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import exists, inspect, select
+from sqlalchemy import bindparam, exists, inspect, select
 from sqlalchemy.orm import defaultload, lazyload
 
 from app.extensions import db, transaction_memo
@@ -83,11 +83,17 @@ def latest_arrivals(declaration: Declaration) -> dict[int, DeclarationStep]:
     memo = transaction_memo("declaration_arrivals")
     arrivals = memo.get(declaration.id)
     if arrivals is None:
-        arrivals = {row.step: row for row in db.session.scalars(select(DeclarationStep).where(
-            DeclarationStep.declaration_id == declaration.id, DeclarationStep.latest.is_(True))
-            .order_by(DeclarationStep.id))}
+        arrivals = {row.step: row for row in db.session.scalars(_LATEST_ARRIVALS,
+                                                                {"declaration_id": declaration.id})}
         transaction_memo("declaration_arrivals")[declaration.id] = arrivals
     return arrivals
+
+
+# Statements every review step runs, built once: building an ORM select with its loader options and computing its
+# cache key cost more than running it (a built statement keeps its cache key).
+_LATEST_ARRIVALS = (select(DeclarationStep).where(DeclarationStep.declaration_id == bindparam("declaration_id"),
+                                                  DeclarationStep.latest.is_(True))
+                    .order_by(DeclarationStep.id))
 
 
 def latest_arrivals_known(declaration: Declaration, arrivals: dict[int, DeclarationStep]) -> None:
@@ -546,6 +552,21 @@ def reached_unit(declaration: Declaration, unit_id: int) -> bool:
         DeclarationStep.declaration_id == declaration.id, DeclarationStep.unit_id == unit_id).limit(1)) is not None
 
 
+# load_for_unit's statement (built once, as _LATEST_ARRIVALS): for a page, and for a decision.
+_FOR_PAGE = (
+    select(Declaration, exists().where(DeclarationStep.declaration_id == Declaration.id,
+                                       DeclarationStep.unit_id == bindparam("unit_id")).label("reached"),
+           ReviewActivity.committee_receive_deadline)
+    .join(ReviewActivity, ReviewActivity.id == Declaration.activity_id)
+    .where(Declaration.id == bindparam("declaration_id"))
+    .options(defaultload(Declaration.applicant).lazyload(Applicant.educations),
+             defaultload(Declaration.applicant).lazyload(Applicant.work_history))
+)
+_FOR_DECISION = _FOR_PAGE.options(defaultload(Declaration.applicant).lazyload(Applicant.unit),
+                                  defaultload(Declaration.applicant).lazyload(Applicant.title),
+                                  lazyload(Declaration.level), lazyload(Declaration.specialty))
+
+
 def load_for_unit(actor: User, declaration_id: int, acting: bool = False) -> Declaration:
     """A declaration the actor's unit declared or reviewed (404 otherwise: its existence is not told).
 
@@ -554,19 +575,8 @@ def load_for_unit(actor: User, declaration_id: int, acting: bool = False) -> Dec
     评委会接收申报截止时间 that a pass checks. `acting`: for a decision, which reads the applicant's own row only —
     their unit (with its parent, types and regions), title, the level and the specialty load if something reads
     them, instead of a dozen joined rows built into objects on every step."""
-    if acting:
-        options = [defaultload(Declaration.applicant).lazyload(Applicant.unit),
-                   defaultload(Declaration.applicant).lazyload(Applicant.title), lazyload(Declaration.level),
-                   lazyload(Declaration.specialty)]
-    else:
-        options = []
-    reached = exists().where(DeclarationStep.declaration_id == Declaration.id,
-                             DeclarationStep.unit_id == actor.unit_id)
-    row = db.session.execute(
-        select(Declaration, reached.label("reached"), ReviewActivity.committee_receive_deadline)
-        .join(ReviewActivity, ReviewActivity.id == Declaration.activity_id).where(Declaration.id == declaration_id)
-        .options(defaultload(Declaration.applicant).lazyload(Applicant.educations),
-                 defaultload(Declaration.applicant).lazyload(Applicant.work_history), *options)).first()
+    row = db.session.execute(_FOR_DECISION if acting else _FOR_PAGE,
+                             {"declaration_id": declaration_id, "unit_id": actor.unit_id}).first()
     if row is None:
         raise NotFound("申报不存在或无权查看")
     declaration, reached_it, deadline = row

@@ -26,6 +26,7 @@ from services.notifications.events import CHANNELS, EVENTS
 
 UNREAD_CAP = 99
 _NOTIFICATION = Notification.__table__
+_NEW_NOTIFICATIONS = insert(_NOTIFICATION)  # built once: the inbox projection writes through it on every step
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def notify(event: str, recipients: Iterable[Recipient], title: str, body: str = 
     rows = [_row(r, event, title, body, target, now, key) for r, key in zip(unique, keys, strict=True)]
     if rows:
         _forget_unread_counts()
-        db.session.execute(insert(_NOTIFICATION), rows)
+        db.session.execute(_NEW_NOTIFICATIONS, rows)
     return len(rows)
 
 
@@ -91,7 +92,7 @@ def tasks_assigned(tasks: Iterable[tuple[int, int, str, str]]) -> int:
     """New 待办 for their candidates: (user id, task id, business title, task name) per candidate; one INSERT."""
     rows = task_assigned_rows(tasks)
     if rows:
-        db.session.execute(insert(_NOTIFICATION), rows)
+        db.session.execute(_NEW_NOTIFICATIONS, rows)
     return len(rows)
 
 
