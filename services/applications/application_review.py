@@ -347,8 +347,10 @@ def review(actor: User, declaration: Declaration, task_id: int, data: ReviewInpu
         if return_to not in dict(return_targets(declaration)):
             raise InvalidInput("退回至：请选择审核路径上的下级单位或申报人", field="return_to")
     # Every rule held: record what the page added, then complete the task (which may still refuse: rollback).
-    row.publicity_start, row.publicity_end, row.attachments = start, end, attachments
-    row.pending_attachments = {}
+    recorded = {"publicity_start": start, "publicity_end": end, "attachments": attachments, "pending_attachments": {}}
+    for name, value in recorded.items():
+        if getattr(row, name) != value:  # an unchanged row stays clean: no flush work for it on a plain pass
+            setattr(row, name, value)
     if data.decision == "pass" and data.delegate_committee_id:
         row.delegate_committee_id = data.delegate_committee_id
     columns = {"committee_id": data.delegate_committee_id} if data.decision == "pass" and data.delegate_committee_id \
