@@ -76,6 +76,13 @@ def attachment_field(kind: str) -> FieldDefinition:
 
 # --- reading ------------------------------------------------------------------------------------------------
 
+# Statements every review step runs, built once: building an ORM select with its loader options and computing its
+# cache key cost more than running it (a built statement keeps its cache key).
+_LATEST_ARRIVALS = (select(DeclarationStep).where(DeclarationStep.declaration_id == bindparam("declaration_id"),
+                                                  DeclarationStep.latest.is_(True))
+                    .order_by(DeclarationStep.id))
+
+
 def latest_arrivals(declaration: Declaration) -> dict[int, DeclarationStep]:
     """Path index → the declaration's latest arrival there (the pending one at its current step among them), in
     one statement, remembered for the transaction: a review reads the current arrival, its pass reads it again
@@ -87,13 +94,6 @@ def latest_arrivals(declaration: Declaration) -> dict[int, DeclarationStep]:
                                                                 {"declaration_id": declaration.id})}
         transaction_memo("declaration_arrivals")[declaration.id] = arrivals
     return arrivals
-
-
-# Statements every review step runs, built once: building an ORM select with its loader options and computing its
-# cache key cost more than running it (a built statement keeps its cache key).
-_LATEST_ARRIVALS = (select(DeclarationStep).where(DeclarationStep.declaration_id == bindparam("declaration_id"),
-                                                  DeclarationStep.latest.is_(True))
-                    .order_by(DeclarationStep.id))
 
 
 def latest_arrivals_known(declaration: Declaration, arrivals: dict[int, DeclarationStep]) -> None:
