@@ -4,6 +4,7 @@ Screenshots go to /tmp/walk; the ones looked at are committed under docs/."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,8 @@ def test_the_public_home_page_lists_notices_signed_out(browser, site):
     listed = page.locator('[data-testid="public-notices"]').inner_text()
     assert "关于开展2026年度乐山市中小学教师中级职称评审工作的通知" in listed and "中小学教师中级职称申报条件" in listed
     page.click("text=常见问题")
+    # The tab is a link: the list is read once its page has loaded, not from the page being left.
+    page.wait_for_url(re.compile(r"[?&]type="))
     assert page.locator('[data-testid="public-notices"] a').all_inner_texts() == ["申报材料被退回后如何修改"]
     page.click("text=全部公告")
     page.click("text=职称评审管理暂行规定（人力资源社会保障部令第40号）")
