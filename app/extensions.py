@@ -10,8 +10,9 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData, inspect
+from sqlalchemy import MetaData, bindparam, inspect, update
 from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 T = TypeVar("T")
 
@@ -51,6 +52,54 @@ def loaded_from_row(entity: type[T], row: Mapping[Any, Any], prefix: str = "", *
     make_transient_to_detached(obj)
     db.session.add(obj)
     return obj
+
+
+def write_columns(record: Any, changes: Mapping[str, Any]) -> None:
+    """One UPDATE of a loaded row by its primary key through Core: `changes` (attribute → value) together with
+    whatever the caller changed on it through the ORM and has not flushed, the object then kept equal to the row as
+    if loaded so: no flush work for it. For the hot paths where the ORM's flush of an object cost more than its
+    statement (issues 17, 20). An object the ORM must write itself (not yet inserted, deleted, or with a
+    relationship changed) takes `changes` as attribute sets, for its flush."""
+    state = inspect(record)
+    columns = _column_names(type(record))
+    pending = {key: state.dict[key] for key in state.committed_state if key in state.dict}
+    if state.key is None or state.deleted or any(key not in columns for key in pending):
+        for name, value in changes.items():
+            setattr(record, name, value)
+        return
+    values = {**pending, **changes}
+    if not values:
+        return
+    # The SET clause comes from the parameters' names; SQLAlchemy caches one compiled form per set of names. Core
+    # applies the columns' onupdate defaults as the ORM's flush would.
+    db.session.connection().execute(_update_by_id(type(record)),
+                                    {"record_id": state.identity[0], **{columns[k]: v for k, v in values.items()}})
+    for key, value in values.items():
+        set_committed_value(record, key, value)
+    if pending:  # every change the object held is written: no longer one for the flush to look at
+        state._commit_all(state.dict, db.session.identity_map)
+    refreshed = _updated_by_database(type(record))
+    if refreshed:
+        db.session.expire(record, refreshed)  # as the ORM's flush leaves them: read again on first use
+
+
+@cache
+def _column_names(entity: type) -> dict[str, str]:
+    """Attribute → column name of `entity`'s column attributes."""
+    return {attr: name for name, attr in _column_attributes(entity)}
+
+
+@cache
+def _updated_by_database(entity: type) -> list[str]:
+    """The attributes whose columns an UPDATE sets from an onupdate default (updated_at = now())."""
+    columns = inspect(entity).local_table.c
+    return [attr for name, attr in _column_attributes(entity) if columns[name].onupdate is not None]
+
+
+@cache
+def _update_by_id(entity: type) -> Any:
+    table = inspect(entity).local_table
+    return update(table).where(table.c.id == bindparam("record_id"))
 
 
 @cache

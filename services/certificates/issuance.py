@@ -19,10 +19,9 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import select
 
-from app.extensions import db, shared_memo
+from app.extensions import db, shared_memo, write_columns
 from app.models import Certificate, HumanTask, Issuance, IssuanceBatch, TitleLevel, TitleSeries, Unit, User
 from app.models.certificates import SOURCE_LABELS
 from services.authz import access
@@ -219,20 +218,14 @@ def complete_issuance_task(actor: User, task: HumanTask, form_data: Mapping[str,
     return done
 
 
-_UPDATE_BY_ID = {model: update(model.__table__).where(model.__table__.c.id == bindparam("record_id"))
-                 for model in (Issuance, Certificate)}
-
-
 def _write(record: Issuance | Certificate, changes: Mapping[str, Any]) -> None:
-    """One UPDATE of the record's changed columns through Core, the loaded object kept equal to the row: the
-    ORM's flush of one object cost a bulk job's item more than the statement itself (issue 17)."""
+    """One UPDATE of the record's changed columns through Core (write_columns), after the caller's own ORM changes,
+    as the autoflush would: the ORM's flush of one object cost a bulk job's item more than the statement itself
+    (issue 17)."""
     if not changes:
         return
-    db.session.flush()  # the caller's own ORM changes first, as the autoflush would
-    # The SET clause comes from the parameters' names; SQLAlchemy caches one compiled form per set of names.
-    db.session.connection().execute(_UPDATE_BY_ID[type(record)], {"record_id": record.id, **changes})
-    for name, value in changes.items():
-        set_committed_value(record, name, value)
+    db.session.flush()
+    write_columns(record, changes)
 
 
 instances.register_completer(BUSINESS_TYPE, complete_issuance_task)
