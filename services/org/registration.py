@@ -27,7 +27,6 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import exists, func, select, update
-from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.models import HumanTask, HumanTaskCandidate, Unit, UnitRegistration, User, WorkflowEvent
@@ -37,8 +36,8 @@ from services.common.errors import Conflict, InvalidInput, NotFound, ServiceErro
 from services.org import units
 from services.org.accounts import generate_initial_password, hash_password
 from services.reference import reference_data
-from services.workflow import definitions, forms, instances, runner, state
-from services.workflow.scripting import WHITELIST, FunctionRegistry, build_script_engine
+from services.workflow import forms, instances
+from services.workflow.scripting import WHITELIST, FunctionRegistry
 
 PROCESS_ID = "unit_registration"
 BUSINESS_TYPE = "unit_registration"
@@ -217,32 +216,13 @@ def resubmit_registration(token: str, application: Application, note: str, licen
 
 
 def complete_applicant_task(task_id: int, form_data: Mapping[str, Any], actor_name: str) -> HumanTask:
-    """Complete a task of post `applicant`, whose right to act the caller established (the access token).
-
-    Such tasks have no candidate accounts, so instances.complete_human_task (which checks candidates) cannot
-    run them. The steps mirror it: lock the instance, validate the task's form, run it, save and project.
-    """
+    """Complete a task of post `applicant`, whose right to act the caller established (the access token, the
+    applicant's own declaration). Such tasks have no candidate accounts: the step is instances'
+    complete_checked_task (lock, form, engine, the writes in few statements) with no account acting."""
     task = db.session.get(HumanTask, task_id)
     if task is None or task.post != "applicant":
         raise NotFound("待办不存在")
-    try:
-        instance = instances.lock_instance(task.instance_id)
-        db.session.refresh(task)
-    except OperationalError as exc:  # SQLite: another writer holds the database
-        raise Conflict("该申请正在被处理，请稍后刷新重试") from exc
-    if task.status != "open" or instance.status != "running":
-        raise Conflict("该申请已被处理，请刷新后查看")
-    data = forms.validate(forms.load_form(task.form_key), form_data)
-    workflow = state.load_state(instance.state, definitions.parsed(instance.definition), build_script_engine())
-    runner.complete_task(workflow, task.task_uuid, data)
-    now = datetime.now()
-    task.status, task.decision, task.completed_at = "done", "submit", now
-    db.session.add(WorkflowEvent(
-        instance_id=instance.id, human_task_id=task.id, bpmn_id=task.bpmn_id, task_name=task.name,
-        actor_name=actor_name[:30], action="submit", opinion=str(data.get("note") or "")[:2000], at=now))
-    # TODO(workflow): replace with a public instances helper once one exists (see the report of this change).
-    instances._save(instance, workflow, {})
-    return task
+    return instances.complete_checked_task(None, task, form_data, actor_name=actor_name)
 
 
 def issue_initial_password(registration: UnitRegistration) -> str | None:

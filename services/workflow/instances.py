@@ -356,10 +356,12 @@ def complete_posted_task(actor: User, task_id: int, form_data: Mapping[str, Any]
     return complete_checked_task(actor, task, form_data)
 
 
-def complete_checked_task(actor: User, task: HumanTask, form_data: Mapping[str, Any],
-                          columns: Mapping[str, Any] | None = None) -> HumanTask:
+def complete_checked_task(actor: User | None, task: HumanTask, form_data: Mapping[str, Any],
+                          columns: Mapping[str, Any] | None = None, actor_name: str = "") -> HumanTask:
     """complete_human_task for a task that task_to_complete or lock_task has just given `actor` (candidacy
-    checked once). After lock_task the instance is locked already and the task current: no statement here."""
+    checked once). After lock_task the instance is locked already and the task current: no statement here.
+    `actor` None: a task of post `applicant`, done by `actor_name` (an applicant, a registering unit's handler)
+    whose right to act the caller established; its trail row names no unit."""
     locked: _Locked | Row[Any] | None = transaction_memo("locked_instances").pop(task.instance_id, None)
     if locked is None:
         try:
@@ -390,9 +392,11 @@ def complete_checked_task(actor: User, task: HumanTask, form_data: Mapping[str, 
     completed_at = datetime.now()
     db.session.flush()  # whatever the caller changed through the ORM is written before the Core statements
     connection = db.session.connection()
-    done = {"task_id": task.id, "decision": decision, "completed_by_id": actor.id, "completed_at": completed_at}
+    actor_id = actor.id if actor is not None else None
+    done = {"task_id": task.id, "decision": decision, "completed_by_id": actor_id, "completed_at": completed_at}
     instance = _Instance(locked.id, locked.business_type, locked.business_id, locked.title, locked.unit_id)
-    decided = _event_row(instance, task, actor, decision, str(data.get("opinion") or data.get("note") or ""))
+    decided = _event_row(instance, task, actor, decision, str(data.get("opinion") or data.get("note") or ""),
+                         actor_name)
     timers = runner.waiting_timers(workflow)
     completed = runner.is_completed(workflow)
     save = {"instance_id": locked.id, "old_version": locked.lock_version, "new_version": locked.lock_version + 1,
@@ -418,7 +422,7 @@ def complete_checked_task(actor: User, task: HumanTask, form_data: Mapping[str, 
         saved = connection.execute(_SAVE_INSTANCE, save).rowcount
     if saved != 1:
         raise Conflict("该流程已被他人同时办理，本次操作未保存，请刷新后重试")
-    for name, value in (("status", "done"), ("decision", decision), ("completed_by_id", actor.id),
+    for name, value in (("status", "done"), ("decision", decision), ("completed_by_id", actor_id),
                         ("completed_at", completed_at)):
         set_committed_value(task, name, value)
     _expire_loaded(ProcessInstance, locked.id)
@@ -577,7 +581,10 @@ def _event(instance: ProcessInstance | _Instance, task: HumanTask | None, actor:
 
 def _event_row(instance: ProcessInstance | _Instance, task: HumanTask | None, actor: User | None, action: str,
                opinion: str, actor_name: str = "") -> dict[str, Any]:
-    unit = db.session.get(Unit, task.unit_id) if task is not None and task.unit_id else (actor.unit if actor else None)
+    if task is not None:  # staff act for the task's unit; an applicant's step (no actor) acts for none
+        unit = db.session.get(Unit, task.unit_id) if task.unit_id and actor is not None else None
+    else:
+        unit = actor.unit if actor else None
     return {
         "instance_id": instance.id, "human_task_id": task.id if task else None,
         "bpmn_id": task.bpmn_id if task else "", "task_name": task.name if task else "",
