@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 
 from app.extensions import db, loaded_from_row, login_manager
 from app.models import Applicant, RolePermission, Unit, User, UserRole
@@ -45,21 +45,27 @@ def is_expert(user: Any) -> bool:
     return getattr(user, "is_expert", False) is True
 
 
-# The account, its unit and the permission codes its roles grant, as one Core read (one row per code): every
-# request runs it. The ORM query this replaced built User, Unit (with four eager relationships), Role and
-# RolePermission objects and cost more than a whole engine step (issue #3); here the two objects are built from
-# the row and attached to the session as if loaded, and the codes go to the permission module for this request.
+# The account, its unit and the permission codes its roles grant, as one Core read of one row: every request runs
+# it. The ORM query this replaced built User, Unit (with four eager relationships), Role and RolePermission objects
+# and cost more than a whole engine step (issue #3); here the two objects are built from the row and attached to the
+# session as if loaded, and the codes (joined by the database into one string: one row, not one per code with the
+# account's and the unit's columns repeated, issue 20) go to the permission module for this request.
 _USER, _UNIT, _USER_ROLE, _GRANT = User.__table__, Unit.__table__, UserRole.__table__, RolePermission.__table__
-_ACCOUNT_ROWS = (
+_CODE_SEPARATOR = ","  # permission codes are dotted words (admin_config/permissions)
+_CODES = (
+    select(func.aggregate_strings(_GRANT.c.permission_code, _CODE_SEPARATOR))
+    .select_from(_USER_ROLE.join(_GRANT, _GRANT.c.role_id == _USER_ROLE.c.role_id))
+    .where(_USER_ROLE.c.user_id == bindparam("user_id"))
+    .scalar_subquery()
+)
+_ACCOUNT_ROW = (
     # The configuration generation rides along, so the request's cached configuration (services/common/
     # config_cache.py: the inbox's business type names and unit choices …) costs no statement of its own.
     # So does the bell's unread count (services/notifications/center.py), shown on every staff page.
-    select(_USER, *(column.label(f"unit__{column.name}") for column in _UNIT.c), _GRANT.c.permission_code,
+    select(_USER, *(column.label(f"unit__{column.name}") for column in _UNIT.c), _CODES.label("permission_codes"),
            config_cache.GENERATION_COLUMN,
            center.unread_count_column(bindparam("user_id")).label("unread_notifications"))
     .join(_UNIT, _UNIT.c.id == _USER.c.unit_id)
-    .outerjoin(_USER_ROLE, _USER_ROLE.c.user_id == _USER.c.id)
-    .outerjoin(_GRANT, _GRANT.c.role_id == _USER_ROLE.c.role_id)
     .where(_USER.c.id == bindparam("user_id"))
 )
 
@@ -77,17 +83,18 @@ def _load_user(token: str) -> User | Applicant | None:
     if not user_id.isdigit():
         return None
     db.session.flush()  # as the ORM's autoflush would: the row shows what this session already changed
-    rows = db.session.connection().execute(_ACCOUNT_ROWS, {"user_id": int(user_id)}).all()
-    if not rows:
+    found = db.session.connection().execute(_ACCOUNT_ROW, {"user_id": int(user_id)}).first()
+    if found is None:
         return None
-    row = rows[0]._mapping
+    row = found._mapping
     if not row["enabled"] or row["session_token"] != session_token:
         return None
     user = loaded_from_row(User, row, unit=loaded_from_row(Unit, row, prefix="unit__"))
     if row["config_generation"] is not None:
         config_cache.remember(row["config_generation"])
     center.remember_unread_count(center.user_recipient(user.id), int(row["unread_notifications"] or 0))
-    access.hold_codes_for_request(user, (r.permission_code for r in rows if r.permission_code is not None))
+    codes = row["permission_codes"]
+    access.hold_codes_for_request(user, codes.split(_CODE_SEPARATOR) if codes else ())
     return user
 
 

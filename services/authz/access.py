@@ -13,6 +13,7 @@ Rules:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,16 +45,22 @@ class PermissionDef:
 PERMISSIONS_FILE = Path(__file__).resolve().parents[2] / "admin_config" / "permissions.yaml"
 
 
+# A code is dotted lower-case words: app.auth reads an account's codes joined by commas in one column.
+PERMISSION_CODE = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*")
+
+
 @lru_cache(maxsize=1)
 def registry() -> dict[str, PermissionDef]:
     """The permission registry: admin_config/permissions.yaml, mirrored into the permission table."""
     raw = yaml.safe_load(PERMISSIONS_FILE.read_text(encoding="utf-8"))
-    return {
-        item["code"]: PermissionDef(item["code"], item["name"], menu["menu"], item.get("scope", "unit"),
-                                    tuple(item.get("unit_types", ())))
-        for menu in raw["menus"]
-        for item in menu["permissions"]
-    }
+    items = [(menu["menu"], item) for menu in raw["menus"] for item in menu["permissions"]]
+    for _, item in items:
+        if not PERMISSION_CODE.fullmatch(str(item["code"])):
+            raise ValueError(f"admin_config/permissions.yaml：权限编码 {item['code']!r} 只能由小写字母、数字、下划线和点组成"
+                             "（如 application.review）")
+    return {item["code"]: PermissionDef(item["code"], item["name"], menu, item.get("scope", "unit"),
+                                        tuple(item.get("unit_types", ())))
+            for menu, item in items}
 
 
 def permission_scopes() -> dict[str, str]:

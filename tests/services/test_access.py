@@ -53,6 +53,22 @@ def test_registry_scopes_are_the_configured_ones():
     assert set(scopes.values()) <= {"unit", "subtree", "platform"}
 
 
+def test_the_registry_refuses_a_code_that_is_not_dotted_words(tmp_path, monkeypatch):
+    """A signed-in account's codes are read joined by commas (app.auth): a code must not hold one."""
+    bad = tmp_path / "permissions.yaml"
+    bad.write_text("menus:\n  - menu: 首页\n    permissions:\n      - {code: 'home.view,inbox.view', name: 两项}\n",
+                   encoding="utf-8")
+    monkeypatch.setattr(access, "PERMISSIONS_FILE", bad)
+    access.registry.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="权限编码 'home.view,inbox.view' 只能由小写字母、数字、下划线和点组成"):
+            access.registry()
+    finally:
+        access.registry.cache_clear()
+        monkeypatch.undo()
+        assert UNIT_CODE in access.registry()
+
+
 # ---------------------------------------------------------------- has_permission
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import event
 
 from app.auth import _load_user
 from app.extensions import db
-from app.models import RolePermission
+from app.models import Role, RolePermission
 from services.authz import access
 
 
@@ -129,3 +129,21 @@ def test_a_wrong_token_or_unknown_account_loads_nobody(app, make_unit, make_user
         assert _load_user(f"{user.id}:not-the-token") is None
         assert _load_user("999999:x") is None
         assert _load_user("abc:x") is None
+
+
+def test_the_codes_of_several_roles_and_of_none(app, make_unit, make_user):
+    unit = make_unit()
+    user = make_user(unit, permissions=["home.view", "inbox.view"])
+    user.roles.append(Role(unit_id=unit.id, name="第二角色", permissions=[
+        RolePermission(permission_code="inbox.view"), RolePermission(permission_code="staff.manage")]))
+    nobody = make_user(unit)
+    db.session.flush()
+    tokens = user.get_id(), nobody.get_id()
+    db.session.expunge_all()
+
+    with app.test_request_context():
+        loaded, plain = _load_user(tokens[0]), _load_user(tokens[1])
+        assert access.effective_codes(loaded) == {"home.view", "inbox.view", "staff.manage"}
+        assert access.effective_codes(plain) == set()
+        access.forget_request_codes(loaded)
+        access.forget_request_codes(plain)
