@@ -28,7 +28,7 @@ from pathlib import Path
 
 import yaml
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import lazyload
 
 from app.extensions import db
@@ -182,13 +182,28 @@ def committee_problem(committee: Committee, request: Request, unit: Unit, today:
     return None
 
 
+# A path's reads, built once with bind parameters: the eager joins of committees and path links made computing the
+# cache key of a statement built per call cost more than running it (issue 20; a path is resolved on a unit's first
+# submission under a configuration).
+_CANDIDATE_COMMITTEES = (
+    select(Committee).join(CommitteeLevel).where(Committee.series_code == bindparam("series_code"),
+                                                 CommitteeLevel.level_code == bindparam("level_code"),
+                                                 Committee.status != "deregistered")
+    .options(lazyload(Committee.series)).order_by(Committee.id)
+)
+# lazyload: the committees are in the identity map already, so reading them costs no query.
+_ASSIGNMENTS = select(CompetentAssignment).options(lazyload(CompetentAssignment.committee)).where(
+    CompetentAssignment.committee_id.in_(bindparam("committee_ids", expanding=True)),
+    CompetentAssignment.region_id.in_(bindparam("region_ids", expanding=True)))
+_LINK_FROM = select(ReviewPathLink).options(lazyload(ReviewPathLink.committee)).where(
+    ReviewPathLink.method_code == bindparam("method_code"), ReviewPathLink.level_code == bindparam("level_code"),
+    ReviewPathLink.subordinate_unit_id == bindparam("unit_id"))
+
+
 def _candidate_committees(request: Request) -> list[Committee]:
     """Committees of the series reviewing the level: the only ones 主管部门配置 is looked up for."""
-    return list(db.session.scalars(
-        select(Committee).join(CommitteeLevel).where(Committee.series_code == request.series.code,
-                                                     CommitteeLevel.level_code == request.level.code,
-                                                     Committee.status != "deregistered")
-        .options(lazyload(Committee.series)).order_by(Committee.id)))
+    return list(db.session.scalars(_CANDIDATE_COMMITTEES, {"series_code": request.series.code,
+                                                           "level_code": request.level.code}))
 
 
 def _competent_for(unit: Unit, committees: list[Committee], request: Request,
@@ -200,10 +215,8 @@ def _competent_for(unit: Unit, committees: list[Committee], request: Request,
         detail = "；".join(reasons[:3]) if reasons else f"没有评审{request.series.name}系列{request.level.name}职称的评委会"
         return None, f"没有可受理该申报的已备案评委会（{detail}）"
     chain = _region_chain(unit.region)
-    # lazyload: the committees are in the identity map already, so reading them costs no query.
-    assignments = list(db.session.scalars(select(CompetentAssignment).options(lazyload(CompetentAssignment.committee))
-                                          .where(
-        CompetentAssignment.committee_id.in_(eligible), CompetentAssignment.region_id.in_([r.id for r in chain]))))
+    assignments = list(db.session.scalars(_ASSIGNMENTS, {"committee_ids": list(eligible),
+                                                         "region_ids": [r.id for r in chain]}))
     depth = {region.id: n for n, region in enumerate(chain)}
     if not assignments:
         names = "、".join(c.name for c in eligible.values())
@@ -213,9 +226,8 @@ def _competent_for(unit: Unit, committees: list[Committee], request: Request,
 
 
 def _link_from(unit: Unit, request: Request) -> ReviewPathLink | None:
-    return db.session.scalar(select(ReviewPathLink).options(lazyload(ReviewPathLink.committee)).where(
-        ReviewPathLink.method_code == request.method.code, ReviewPathLink.level_code == request.level.code,
-        ReviewPathLink.subordinate_unit_id == unit.id))
+    return db.session.scalar(_LINK_FROM, {"method_code": request.method.code, "level_code": request.level.code,
+                                          "unit_id": unit.id})
 
 
 def _role(unit: Unit) -> str:
