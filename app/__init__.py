@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,17 @@ from sqlalchemy.engine import Engine
 
 from app.config import build_config
 from app.extensions import csrf, db, login_manager, migrate
+
+
+def freeze_startup_heap() -> None:
+    """For a serving process (wsgi.py, app/worker.py), once the app is built: what start-up made (modules, mappers,
+    routes, parsed diagrams, about 240,000 objects) leaves the garbage collector's generations, so a full
+    collection walks only what requests made. Measured over bench/review_chain.py's 10,000 actions (SQLite,
+    gc.callbacks): full collections of 160-184 ms became 11-39 ms (more of them, less time in all), with the same
+    actions/s and CPU per action. Garbage already made is collected first, not kept. Before a fork (gunicorn
+    --preload, Celery's prefork pool) it also spares the children copying pages the collector would touch."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(overrides: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
