@@ -523,15 +523,24 @@ def return_declaration(declaration_id: int, opinion: str = "", return_to: str = 
     return "unit"
 
 
+_ACTIVITY_NOTICE = select(ReviewActivity.name, ReviewActivity.revise_submit_deadline).where(
+    ReviewActivity.id == bindparam("activity_id"))
+
+
 def _tell_applicant_of_return(declaration: Declaration, row: DeclarationStep, opinion: str) -> None:
-    """K4: the applicant learns of the 退回 without signing in (in-app, e-mail and SMS by their preferences)."""
-    activity = declaration.activity
+    """K4: the applicant learns of the 退回 without signing in (in-app, e-mail and SMS by their preferences).
+    The activity's name and 个人修改提交截止时间 only (as _receive_deadline): loading the ReviewActivity for them
+    brought its committee, the series with every title, and the activity's and committee's lists (6 statements)."""
+    if "activity" not in inspect(declaration).unloaded:
+        name, revise_deadline = declaration.activity.name, declaration.activity.revise_submit_deadline
+    else:
+        name, revise_deadline = db.session.execute(_ACTIVITY_NOTICE, {"activity_id": declaration.activity_id}).one()
     unit_name = declaration.path[row.step].get("name", "") if row.step < len(declaration.path) else ""
-    deadline = activity.revise_submit_deadline.strftime("%Y-%m-%d %H:%M")
+    deadline = revise_deadline.strftime("%Y-%m-%d %H:%M")
     notifications.notify(
         "application_returned", [notifications.applicant_recipient(declaration.applicant_id)],
-        f"您的职称申报已被退回：{activity.name}",
-        f"{declaration.applicant.name}：您在“{activity.name}”中的职称申报被{unit_name}退回。"
+        f"您的职称申报已被退回：{name}",
+        f"{declaration.applicant.name}：您在“{name}”中的职称申报被{unit_name}退回。"
         f"退回意见：{opinion or '（无）'}。请在 {deadline}（个人修改提交截止时间）前修改后重新提交。",
         ("declaration", declaration.id))
 

@@ -51,6 +51,10 @@ SUBMISSION_MAX = 20
 # applicant's step went through complete_checked_task (issue 20): 30 and 29.
 RESUBMISSION_MAX = 26
 POSTGRES_RESUBMISSION_MAX = 22
+# 审核退回 to the applicant: a level's step with the 退回 and the applicant's notice (the activity's name and 个人修改
+# 提交截止时间: one narrow read; the ReviewActivity loaded for them took 6 statements before).
+RETURN_TO_APPLICANT_MAX = 14
+POSTGRES_RETURN_TO_APPLICANT_MAX = 9
 
 
 @contextmanager
@@ -69,12 +73,18 @@ def counted() -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-def review_as_a_request(declaration_id: int, user) -> list[str]:  # noqa: ANN001
+PASS = ReviewInput("pass", "同意")
+
+
+def review_as_a_request(declaration_id: int, user, data: ReviewInput = PASS,  # noqa: ANN001
+                        fresh_session: bool = False) -> list[str]:
     task_id = open_task(db.session.get(application_review.Declaration, declaration_id), user).id
     db.session.commit()  # a request starts a transaction of its own
+    if fresh_session:
+        db.session.expunge_all()  # and a session of its own: nothing loaded before
     with counted() as statements:
         declaration = application_review.load_for_unit(user, declaration_id, acting=True)
-        application_review.review(user, declaration, task_id, ReviewInput("pass", "同意"))
+        application_review.review(user, declaration, task_id, data)
         db.session.commit()
     return statements
 
@@ -93,6 +103,22 @@ def test_a_level_pass_and_a_routing_pass_keep_their_round_trips(make_unit, make_
         level_pass)
     assert len(routing_pass) <= (POSTGRES_ROUTING_PASS_MAX if postgres else ROUTING_PASS_MAX), "a routing pass sends more statements than before:\n" + "\n".join(
         routing_pass)
+
+
+def test_a_return_to_the_applicant_keeps_its_round_trips(make_unit, make_user, make_applicant):
+    world = build_world(make_unit, make_user, make_applicant)
+    declaration = submitted_declaration(world)
+    decide(declaration, world.school_reviewers[0], publicity_input())
+    declaration_id = declaration.id
+
+    statements = review_as_a_request(declaration_id, world.school_reviewers[1],
+                                     ReviewInput("return", "请补充业绩材料", return_to="applicant"),
+                                     fresh_session=True)  # the activity not in the session, as in a request
+
+    declaration = db.session.get(application_review.Declaration, declaration_id)
+    assert declaration.status == "returned"
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    assert len(statements) <= (POSTGRES_RETURN_TO_APPLICANT_MAX if postgres else RETURN_TO_APPLICANT_MAX), "a return to the applicant sends more statements than before:\n" + "\n".join(statements)
 
 
 def test_a_submission_keeps_its_round_trips(make_unit, make_user, make_applicant):

@@ -87,6 +87,7 @@ def test_a_return_notifies_the_applicant_in_app_and_by_email_with_its_chinese_su
     subject = f"您的职称申报已被退回：{world.activity.name}"
     [notice] = notifications_of(applicant_id=world.applicant.id)
     assert notice.title == subject and "请补充考核材料" in notice.body and notice.read_at is None
+    assert f"请在 {world.activity.revise_submit_deadline:%Y-%m-%d %H:%M}（个人修改提交截止时间）前" in notice.body
 
     report = deliver_pending()  # what beat runs every NOTIFY_DELIVER_SECONDS
 
