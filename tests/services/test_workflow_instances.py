@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 
 from app.extensions import db
-from app.models import HumanTask, HumanTaskCandidate, ProcessInstance
+from app.models import HumanTask, HumanTaskCandidate, Notification, ProcessInstance
 from services.authz import audit_chain
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.notifications import center
 from services.workflow import instances, runner
 from services.workflow.scripting import WHITELIST
 
@@ -129,6 +132,65 @@ def test_refusals_leave_instance_unchanged(database, make_unit, make_user, fake_
     instances.complete_human_task(reviewer, task.id, {"decision": "pass", "opinion": "同意"})
     with pytest.raises(Conflict):
         instances.complete_human_task(reviewer, task.id, {"decision": "pass", "opinion": "同意"})
+
+
+class _At(datetime):
+    """datetime.now() fixed at a time with microseconds (a plain datetime), for the step's written timestamps."""
+
+    @classmethod
+    def now(cls, tz=None):  # noqa: ANN001, ANN206
+        return datetime(2026, 12, 5, 9, 30, 15, 123456, tzinfo=tz)
+
+
+def test_a_step_writes_its_rows_exactly_as_given(database, make_unit, make_user, fake_operations, monkeypatch):
+    """A step's writes (on PostgreSQL one statement, its rows as JSON read into the tables' row types; on SQLite one
+    statement per table) keep every value: quotes, backslashes, Chinese and emoji, microseconds, NULLs, the columns'
+    defaults; the candidates and notifications find their new task."""
+    superior = make_unit(unit_type="hr")
+    unit = make_unit(parent=superior)
+    admin = make_user(superior, admin=True)
+    first, second = make_user(superior, name="王审核"), make_user(superior, name="李复审")
+    audit_chain.save_levels(admin, superior, "unit_registration", [{"name": "初审", "user_ids": [first.id]},
+                                                                   {"name": "复审", "user_ids": [second.id, admin.id]}])
+    instance = _start(unit, superior, audit_chain.review_levels(superior.id, "unit_registration"))
+    [task] = _open_tasks(instance)
+    monkeypatch.setattr(instances, "datetime", _At)
+    monkeypatch.setattr(center, "datetime", _At)
+    opinion = 'He said "同意" \\ it\'s 好的 😀 {"x": [1]}'
+
+    instances.complete_human_task(first, task.id, {"decision": "pass", "opinion": opinion})
+
+    db.session.expire_all()
+    [event] = [e for e in instances.trail(instance.id) if e.action == "pass"]
+    assert (event.opinion, event.actor_id, event.actor_name, event.unit_id, event.unit_name, event.human_task_id,
+            event.at) == (opinion, first.id, "王审核", superior.id, superior.name, task.id, _At.now())
+    [new_task] = _open_tasks(instance)
+    assert (new_task.level_no, new_task.title, new_task.business_type, new_task.unit_id, new_task.decision,
+            new_task.completed_at, new_task.applicant_name) == (2, "变更上级单位", "unit_superior_change", superior.id,
+                                                               "", None, "")
+    candidates = db.session.execute(select(HumanTaskCandidate.user_id, HumanTaskCandidate.is_open,
+                                           HumanTaskCandidate.business_type, HumanTaskCandidate.created_at)
+                                    .where(HumanTaskCandidate.task_id == new_task.id)).all()
+    assert sorted(candidates) == sorted((user.id, True, "unit_superior_change", new_task.created_at)
+                                        for user in (second, admin))
+    notices = db.session.scalars(select(Notification).where(Notification.target_type == "task",
+                                                            Notification.target_id == new_task.id)).all()
+    assert sorted((n.user_id, n.applicant_id, n.event, n.title, n.body, n.created_at, n.read_at, n.dispatch_state,
+                   n.dedupe_key) for n in notices) == sorted(
+        (user.id, None, "task_assigned", f"新的待办：{new_task.name}", f"变更上级单位（{new_task.name}）待您办理。",
+         _At.now(), None, "pending", None) for user in (second, admin))
+    assert db.session.get(HumanTask, task.id).completed_at == _At.now()
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut_on_postgresql(database, make_unit, fake_operations):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite does not check VARCHAR lengths")
+    instance = _start(make_unit(), make_unit(unit_type="hr"))
+    row = instances._event_row(instance, None, None, "start", "")
+    statement, params = instances._step_writes(None, [{**row, "unit_name": "单" * 51}], None, [])  # VARCHAR(50)
+
+    with pytest.raises(DataError, match="value too long"):
+        db.session.connection().execute(statement, params)
 
 
 def test_postgresql_stores_large_states_and_snapshots_with_lz4(database, make_unit, fake_operations):
